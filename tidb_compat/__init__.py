@@ -1,0 +1,48 @@
+"""tidb_compat: pluggable database backends for SQLAlchemy 2.x, portable across TiDB, MySQL,
+MariaDB, PostgreSQL and SQLite.
+
+The same models, migrations and data behave the same on every backend::
+
+    import tidb_compat
+
+    settings = tidb_compat.DatabaseSettings.from_env("USER_SERVICE")
+    engine = tidb_compat.create_engine(settings)
+    backend = tidb_compat.get_backend(engine)
+    backend.vendor, backend.server_version, backend.features.supports_returning
+"""
+
+from __future__ import annotations
+
+from .backends import get_backend, get_backend_async, identify, load_backend
+from .backends.base.base import DatabaseBackend
+from .engine import create_async_engine, create_engine
+from .errors import (
+    BackendNotFoundError,
+    ConfigurationError,
+    ForeignKeysNotEnforcedError,
+    InsecureTransportError,
+    TidbCompatError,
+    UnsupportedServerError,
+)
+from .settings import SSL_MODES, DatabaseSettings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SSL_MODES",
+    "BackendNotFoundError",
+    "ConfigurationError",
+    "DatabaseBackend",
+    "DatabaseSettings",
+    "ForeignKeysNotEnforcedError",
+    "InsecureTransportError",
+    "TidbCompatError",
+    "UnsupportedServerError",
+    "__version__",
+    "create_async_engine",
+    "create_engine",
+    "get_backend",
+    "get_backend_async",
+    "identify",
+    "load_backend",
+]

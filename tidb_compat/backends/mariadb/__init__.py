@@ -1,0 +1,1 @@
+"""MariaDB backend (MySQL protocol; identified by ``MariaDB`` in the version string)."""

@@ -1,0 +1,13 @@
+"""MariaDB error classification."""
+
+from __future__ import annotations
+
+from ..mysql.errors import DatabaseErrors as MySQLErrors
+
+RECORD_CHANGED = 1020
+"""``Record has changed since last read``: a write conflict under
+``innodb_snapshot_isolation`` (default ON from MariaDB 11.6)."""
+
+
+class DatabaseErrors(MySQLErrors):
+    retryable_codes = MySQLErrors.retryable_codes | {RECORD_CHANGED}

@@ -1,0 +1,9 @@
+"""MariaDB provisioning SQL."""
+
+from __future__ import annotations
+
+from ..mysql.provisioning import DatabaseProvisioning as MySQLProvisioning
+
+
+class DatabaseProvisioning(MySQLProvisioning):
+    max_user_name_length = 80

@@ -1,0 +1,1 @@
+"""MySQL (Oracle) backend; also the parent of the TiDB and MariaDB backends."""

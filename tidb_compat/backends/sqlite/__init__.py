@@ -1,0 +1,1 @@
+"""SQLite backend (embedded files; pysqlite sync, aiosqlite async)."""

@@ -1,0 +1,68 @@
+"""Exceptions raised by tidb_compat.
+
+Every error the library raises on its own derives from :class:`TidbCompatError`, so
+``except tidb_compat.TidbCompatError`` catches all of them.  Errors raised by the
+database driver pass through SQLAlchemy unchanged unless a tidb_compat feature
+(for example TLS verification) gives them a clearer meaning.
+
+No message produced here ever contains a password: settings are redacted before
+they are formatted into a message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendNotFoundError",
+    "ConfigurationError",
+    "ForeignKeysNotEnforcedError",
+    "InsecureTransportError",
+    "TidbCompatError",
+    "UnsupportedServerError",
+]
+
+
+class TidbCompatError(Exception):
+    """Base class of every error raised by tidb_compat itself."""
+
+
+class ConfigurationError(TidbCompatError, ValueError):
+    """A setting is missing, malformed or contradictory.
+
+    ``setting`` names the offending setting as the user wrote it (an environment
+    variable such as ``USER_SERVICE_DB_PORT``, a URL query key such as ``ssl_mode``,
+    or a keyword argument), so the message can be acted on directly.
+    """
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        self.detail = message
+        super().__init__(f"{setting}: {message}")
+
+
+class BackendNotFoundError(ConfigurationError):
+    """No registered backend matches the requested vendor or the server's version string."""
+
+
+class UnsupportedServerError(TidbCompatError):
+    """The server answered, but it lacks something tidb_compat relies on."""
+
+
+class ForeignKeysNotEnforcedError(UnsupportedServerError):
+    """The server (TiDB) would accept foreign keys without enforcing them.
+
+    Raised at connect time so that ``ON DELETE CASCADE`` and referential integrity can
+    rely on the server on every backend.
+    """
+
+
+class InsecureTransportError(TidbCompatError):
+    """TLS was required but the connection could not be secured as asked.
+
+    Raised before any credentials are sent when the server does not offer TLS, and when
+    certificate verification fails.  ``check`` says which check failed: ``no_tls``,
+    ``unknown_ca``, ``hostname_mismatch``, ``expired`` or ``handshake``.
+    """
+
+    def __init__(self, message: str, check: str = "no_tls") -> None:
+        self.check = check
+        super().__init__(message)
