@@ -229,7 +229,7 @@ class DatabaseSettings:
         are traps): use ``ssl_mode``/``ssl_ca``.  ``setting`` names the source in errors."""
         try:
             parsed = make_url(url) if isinstance(url, str) else url
-        except (ArgumentError, ValueError) as exc:
+        except (ArgumentError, ValueError):
             shown = redact_url(str(url))
             raise ConfigurationError(setting, f"not a valid database URL: {shown!r}") from None
         query = dict(parsed.query)

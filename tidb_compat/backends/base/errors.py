@@ -48,7 +48,7 @@ class BaseErrorClassifier:
     def describe(self, exc: BaseException) -> str:
         """One line for a person: the server's message and its code, no SQL or parameters."""
         orig = driver_error(exc)
-        args = getattr(orig, "args", ())
+        args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
         if len(args) >= 2 and isinstance(args[0], int):
             message = f"{args[1]} (error {args[0]})"
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from sqlalchemy.dialects.mysql import pymysql as sa_pymysql
 from sqlalchemy.engine import Dialect
@@ -24,7 +25,7 @@ class DatabaseBackend(MySQLBackend):
     vendor = "mariadb"
     display_name = "MariaDB"
     generic = False
-    default_version = (10, 11, 0)
+    default_version: ClassVar[VersionTuple] = (10, 11, 0)
     features_class = DatabaseFeatures
     driver_class = DatabaseDriver
     ops_class = DatabaseOperations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.dialects.mysql import pymysql as sa_pymysql
 from sqlalchemy.engine import Dialect
@@ -21,7 +21,7 @@ class DatabaseBackend(BaseBackend):
     display_name = "MySQL"
     family = "mysql"
     generic = True
-    default_version = (8, 0, 36)
+    default_version: ClassVar[VersionTuple] = (8, 0, 36)
     features_class = DatabaseFeatures
     driver_class = DatabaseDriver
     ops_class = DatabaseOperations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.dialects.postgresql import psycopg as sa_psycopg
 from sqlalchemy.engine import Dialect
@@ -26,7 +26,7 @@ class DatabaseBackend(BaseBackend):
     display_name = "PostgreSQL"
     family = "postgresql"
     generic = True
-    default_version = (15, 0)
+    default_version: ClassVar[VersionTuple] = (15, 0)
     features_class = DatabaseFeatures
     driver_class = DatabaseDriver
     ops_class = DatabaseOperations
@@ -50,6 +50,6 @@ class DatabaseBackend(BaseBackend):
         return str(driver_connection.info.parameter_status("server_version"))
 
     def dialect(self) -> Dialect:
-        dialect = sa_psycopg.dialect()
+        dialect = sa_psycopg.dialect()  # type: ignore[no-untyped-call]
         dialect.server_version_info = self.server_version
         return dialect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.dialects.sqlite import pysqlite as sa_pysqlite
 from sqlalchemy.engine import Dialect
@@ -25,7 +25,7 @@ class DatabaseBackend(BaseBackend):
     display_name = "SQLite"
     family = "sqlite"
     generic = True
-    default_version = tuple(sqlite3.sqlite_version_info)
+    default_version: ClassVar[VersionTuple] = tuple(sqlite3.sqlite_version_info)
     features_class = DatabaseFeatures
     driver_class = DatabaseDriver
     ops_class = DatabaseOperations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from sqlalchemy.dialects.mysql import pymysql as sa_pymysql
 from sqlalchemy.engine import Dialect
@@ -28,7 +29,7 @@ class DatabaseBackend(MySQLBackend):
     vendor = "tidb"
     display_name = "TiDB"
     generic = False
-    default_version = TIDB_CLOUD_VERSION
+    default_version: ClassVar[VersionTuple] = TIDB_CLOUD_VERSION
     features_class = DatabaseFeatures
     driver_class = DatabaseDriver
     ops_class = DatabaseOperations

@@ -8,7 +8,7 @@ from ..mysql.features import DatabaseFeatures as MySQLFeatures
 
 
 class DatabaseFeatures(MySQLFeatures):
-    """TiDB 6.x – 8.x and TiDB Cloud (see ``../shared/TIDB_NOTES.md``)."""
+    """TiDB 6.x to 8.x and TiDB Cloud (see ``../shared/TIDB_NOTES.md``)."""
 
     supports_returning = False
     """TiDB has no ``RETURNING`` (some parsers accept and ignore it: never rely on it)."""
@@ -16,10 +16,10 @@ class DatabaseFeatures(MySQLFeatures):
     max_index_key_bytes = 3072
     default_collation_is_ci = False
     """TiDB's default collation is ``utf8mb4_bin``: case-sensitive, unlike MySQL/MariaDB."""
-    default_collation = "utf8mb4_bin"  # type: ignore[assignment]
+    default_collation = "utf8mb4_bin"
     supports_transactional_ddl = False
     """DDL is online and non-transactional: a failed migration keeps earlier statements."""
-    supports_check_constraints = False  # type: ignore[assignment]
+    supports_check_constraints = False
     """CHECK constraints are enforced only with ``tidb_enable_check_constraint`` (7.2+,
     OFF by default); portable code must not rely on them."""
 
