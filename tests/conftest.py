@@ -19,12 +19,22 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import Engine, make_url
 
 import tidb_compat
 from tidb_compat.settings import parse_bool
 
 TEST_DATABASE = "tidb_compat_test"
+
+# Hypothesis against real servers: no per-example deadline, a bounded number of examples.
+settings.register_profile(
+    "servers",
+    deadline=None,
+    max_examples=int(os.environ.get("TIDB_COMPAT_HYPOTHESIS_EXAMPLES", "40")),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("servers")
 
 DEFAULT_URLS = {
     "mariadb": f"mysql+pymysql://root@127.0.0.1:3306/{TEST_DATABASE}",

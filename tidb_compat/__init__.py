@@ -21,10 +21,22 @@ from .errors import (
     ConfigurationError,
     ForeignKeysNotEnforcedError,
     InsecureTransportError,
+    PortableValueError,
     TidbCompatError,
     UnsupportedServerError,
 )
 from .settings import SSL_MODES, DatabaseSettings
+from .types import (
+    PortableArray,
+    PortableJSON,
+    UTCDateTime,
+    array_contains,
+    array_overlap,
+    json_contains,
+    json_path_text,
+    multi_valued_index,
+    utcnow,
+)
 
 __version__ = "0.1.0"
 
@@ -36,13 +48,23 @@ __all__ = [
     "DatabaseSettings",
     "ForeignKeysNotEnforcedError",
     "InsecureTransportError",
+    "PortableArray",
+    "PortableJSON",
+    "PortableValueError",
     "TidbCompatError",
+    "UTCDateTime",
     "UnsupportedServerError",
     "__version__",
+    "array_contains",
+    "array_overlap",
     "create_async_engine",
     "create_engine",
     "get_backend",
     "get_backend_async",
     "identify",
+    "json_contains",
+    "json_path_text",
     "load_backend",
+    "multi_valued_index",
+    "utcnow",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendNotFoundError",
+    "PortableValueError",
     "ConfigurationError",
     "ForeignKeysNotEnforcedError",
     "InsecureTransportError",
@@ -66,3 +67,16 @@ class InsecureTransportError(TidbCompatError):
     def __init__(self, message: str, check: str = "no_tls") -> None:
         self.check = check
         super().__init__(message)
+
+
+class PortableValueError(TidbCompatError, ValueError):
+    """A value a portable type refuses, identically on every backend, before any SQL is sent.
+
+    ``column`` names the column (``table.column``) when the type knows it.  SQLAlchemy may
+    wrap this error in :class:`sqlalchemy.exc.StatementError`; the original is its ``orig``.
+    """
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        self.column = column
+        self.detail = message
+        super().__init__(f"column {column}: {message}" if column else message)

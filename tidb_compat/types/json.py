@@ -1,0 +1,263 @@
+"""``PortableJSON``: JSON documents that come back exactly as they went in, on every backend.
+
+========== ================================ ===========================================
+backend    storage                          reflected as
+========== ================================ ===========================================
+PostgreSQL ``JSONB``                        JSONB
+TiDB/MySQL ``JSON`` (binary)                JSON
+MariaDB    ``JSON`` (``LONGTEXT`` + check)  LONGTEXT
+SQLite     ``TEXT`` (JSON text)             TEXT
+========== ================================ ===========================================
+
+Accepted: ``dict`` (string keys), ``list``/``tuple`` (read back as lists), ``str``, ``int``
+within the signed 64-bit range, finite ``float``, ``bool``, and ``None`` *inside* a document
+(JSON ``null``).  Refused with :class:`tidb_compat.PortableValueError`, the same on every
+backend and before any SQL is sent: NaN and infinities, ``\\u0000`` in strings or keys
+(PostgreSQL JSONB cannot store it), lone surrogates, integers outside
+[-2**63, 2**63-1], nesting deeper than :data:`MAX_JSON_DEPTH`, non-string keys, any other
+Python type (``Decimal``, ``datetime``, ``set``...), and documents larger than
+:data:`MAX_JSON_BYTES` encoded.
+
+SQL ``NULL`` vs JSON ``null``: a Python ``None`` as the whole value is SQL ``NULL`` on every
+backend (a top-level JSON ``null`` cannot be stored); ``None`` inside a document is JSON
+``null`` and round-trips.  Reading SQL ``NULL`` (or a top-level JSON ``null`` written by
+another program) gives ``None``.
+
+Floats round-trip exactly as Python floats: every float is written in a form each server
+keeps as a float (``1e16`` is written ``10000000000000000.0``, which PostgreSQL's numeric
+JSON would otherwise turn into an integer); ``-0.0`` is written as ``0.0`` everywhere
+(PostgreSQL has no negative zero in JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import types
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from ._base import PortableTypeMixin
+
+__all__ = ["INT64_MAX", "INT64_MIN", "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "PortableJSON", "encode_json"]
+
+MAX_JSON_DEPTH: Final = 32
+"""The deepest nesting accepted: MariaDB refuses documents nested deeper than 32 levels
+(MySQL and TiDB: 100)."""
+
+MAX_JSON_BYTES: Final = 4 * 1024 * 1024
+"""The largest encoded document accepted (UTF-8 bytes).  TiDB refuses rows larger than
+``txn-entry-size-limit`` (6 MiB by default); 4 MiB leaves room for the rest of the row."""
+
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+_SCALARS: Final = (str, int, float, bool, type(None))
+
+
+class _Refusal(Exception):
+    """Internal: carries a refusal message up to the type, which names its column."""
+
+
+def _float_text(value: float) -> str:
+    if value == 0.0:
+        return "0.0"  # also for -0.0
+    text = repr(value)
+    if "e" in text and "e-" not in text:  # 1e+16, 1.5e+300: spell out, keep the point
+        text = format(Decimal(text), "f") + ".0"
+    return text
+
+
+def _normalise(value: Any, depth: int, big_floats: list[bool]) -> Any:
+    """Check ``value`` and return it with tuples as lists; flag floats needing spelling out.
+
+    Scalars must be exactly ``str``, ``int``, ``float`` or ``bool``: subclasses (enums,
+    SQLAlchemy's ``JSON.NULL`` symbol) would not come back as they went in.  ``dict`` and
+    ``list`` subclasses (``MutableDict``) are read back as plain dicts and lists.
+    """
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value:
+            raise _Refusal("strings may not contain \\u0000 (PostgreSQL JSONB cannot store it)")
+        return value
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _Refusal(f"integer {value} is outside the signed 64-bit range")
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise _Refusal(f"{value!r} is not a JSON number")
+        if value == 0.0:
+            return 0.0
+        if abs(value) >= 1e16:
+            big_floats[0] = True
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        if depth >= MAX_JSON_DEPTH:
+            raise _Refusal(f"nesting deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise _Refusal(f"object keys must be strings, got {type(key).__name__} {key!r}")
+                if "\x00" in key:
+                    raise _Refusal("object keys may not contain \\u0000")
+                out[key] = _normalise(item, depth + 1, big_floats)
+            return out
+        return [_normalise(item, depth + 1, big_floats) for item in value]
+    raise _Refusal(f"{kind.__name__} is not JSON-representable (use str, int, float, bool, list, dict)")
+
+
+def _encode_slow(value: Any) -> str:
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _encode_slow(v) for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_encode_slow(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def encode_json(value: Any) -> str:
+    """Validate and encode a document the way every backend stores it (raises ``ValueError``
+    subclasses via the types; used directly by tests and by PortableArray)."""
+    big_floats = [False]
+    normalised = _normalise(value, 0, big_floats)
+    if big_floats[0]:
+        text = _encode_slow(normalised)
+    else:
+        text = json.dumps(normalised, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _Refusal("strings may not contain lone surrogates (not valid UTF-8)") from None
+    if size > MAX_JSON_BYTES:
+        raise _Refusal(f"document is {size} bytes encoded; the limit is {MAX_JSON_BYTES}")
+    return text
+
+
+def json_storage(dialect: Dialect) -> types.TypeEngine[Any]:
+    """The column type that holds JSON text/binary on ``dialect``."""
+    if dialect.name == "postgresql":
+        return dialect.type_descriptor(postgresql.JSONB())
+    if dialect.name == "mysql":
+        return dialect.type_descriptor(mysql.JSON())
+    if dialect.name == "sqlite":
+        # TEXT affinity: a column declared JSON has NUMERIC affinity in SQLite, which turns the
+        # top-level document '0.0' into the integer 0.
+        return dialect.type_descriptor(types.Text())
+    return dialect.type_descriptor(types.JSON())
+
+
+def json_bind_wrapper(dialect: Dialect) -> Any:
+    """How an encoded document is handed to the driver: psycopg 3 needs a ``Jsonb`` wrapper
+    (whose ``dumps`` is the identity: the text is already encoded)."""
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        from psycopg.types.json import Jsonb
+
+        def wrap(text: str) -> Any:
+            return Jsonb(text, dumps=_identity)
+
+        return wrap
+    return None
+
+
+def json_result_decoder(dialect: Dialect) -> Any:
+    """How a stored document comes back: psycopg parses JSONB itself; others give text."""
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        return None
+    return json.loads
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def sql_string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class PortableJSON(PortableTypeMixin, types.TypeDecorator[Any]):
+    """A JSON document column with one behaviour on every backend (see the module docs).
+
+    Query helpers (``column.contains(candidate)``, ``column.path_text(*path)``) compile per
+    dialect with PostgreSQL's semantics; see :mod:`tidb_compat.types.query`.
+    """
+
+    impl = types.JSON
+    cache_ok = True
+
+    class Comparator(types.TypeDecorator.Comparator[Any]):
+        def contains(self, other: Any, **kw: Any) -> ColumnElement[bool]:
+            """True where the document contains ``other`` (PostgreSQL ``@>`` semantics)."""
+            from .query import json_contains
+
+            return json_contains(self.expr, other)
+
+        def path_text(self, *path: str | int) -> ColumnElement[str]:
+            """The scalar at ``path`` as text (PostgreSQL ``#>>`` semantics for scalars)."""
+            from .query import json_path_text
+
+            return json_path_text(self.expr, *path)
+
+    comparator_factory = Comparator
+
+    @property
+    def python_type(self) -> type[Any]:
+        return object
+
+    def load_dialect_impl(self, dialect: Dialect) -> types.TypeEngine[Any]:
+        return json_storage(dialect)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> types.TypeEngine[Any]:
+        return self
+
+    def encode(self, value: Any) -> str:
+        """Validate and encode ``value`` (refusals name the column)."""
+        try:
+            return encode_json(value)
+        except _Refusal as refusal:
+            self.refuse(str(refusal))
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        wrap = json_bind_wrapper(dialect)
+        encode = self.encode
+        process = self.process_bind_param
+
+        def processor(value: Any) -> Any:
+            value = process(value, dialect)
+            if value is None:
+                return None
+            text = encode(value)
+            return wrap(text) if wrap is not None else text
+
+        return processor
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Hook for subclasses: adjust a value before it is validated and encoded."""
+        return value
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        decode = json_result_decoder(dialect)
+        if decode is None:
+            return None
+
+        def processor(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, (bytes, bytearray)):
+                value = value.decode("utf-8")
+            return decode(value) if isinstance(value, str) else value
+
+        return processor
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
+        if value is None:
+            return "NULL"
+        return sql_string_literal(self.encode(value))
