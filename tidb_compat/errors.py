@@ -13,10 +13,10 @@ from __future__ import annotations
 
 __all__ = [
     "BackendNotFoundError",
-    "PortableValueError",
     "ConfigurationError",
     "ForeignKeysNotEnforcedError",
     "InsecureTransportError",
+    "PortableValueError",
     "TidbCompatError",
     "UnsupportedServerError",
 ]

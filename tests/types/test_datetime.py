@@ -14,7 +14,7 @@ from tidb_compat import UTCDateTime, get_backend, utcnow
 
 from .helpers import AsyncRunner, async_runner, aware_datetimes, count_rows, expect_refusal
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
+from ..backends.base.base import DatabaseBackend
 from ._base import PortableTypeMixin
 from .json import (
     _Refusal,
@@ -224,14 +225,22 @@ class PortableArray(PortableTypeMixin, types.TypeDecorator[list[Any]]):
 
         return processor
 
-    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
-        if value is None:
-            return "NULL"
-        items = self.validate_items(value)
-        if dialect.name == "postgresql":
-            inner = ",".join(sql_string_literal(str(item)) for item in items)
-            return f"ARRAY[{inner}]::{self.postgresql_array_type().compile(dialect=dialect)}"
-        return sql_string_literal(self._encode(items))
+    def literal_processor(self, dialect: Dialect) -> Callable[[Any], str]:
+        """Offline SQL (``literal_binds``): a typed ARRAY literal or the JSON text."""
+        validate, encode = self.validate_items, self._encode
+        array_sql = self.postgresql_array_type().compile(dialect=dialect) if dialect.name == "postgresql" else ""
+
+        def processor(value: Any) -> str:
+            if value is None:
+                return "NULL"
+            items = validate(value)
+            if array_sql:
+                inner = ",".join(sql_string_literal(str(item)).lower() if isinstance(item, bool)
+                                 else sql_string_literal(str(item)) for item in items)
+                return f"CAST(ARRAY[{inner}] AS {array_sql})"
+            return sql_string_literal(encode(items))
+
+        return processor
 
 
 # -- multi-valued index ----------------------------------------------------------------------
@@ -241,7 +250,7 @@ _MYSQL_ARRAY_CAST = {"int": "SIGNED", "bigint": "SIGNED", "float": "DOUBLE", "uu
 
 class _MultiValuedKey(ColumnElement[Any]):
     inherit_cache = False
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+    _traverse_internals: _TraverseInternalsType = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
 
     def __init__(self, column: Any) -> None:
         self.column = column
@@ -263,16 +272,18 @@ def _mv_mysql(element: _MultiValuedKey, compiler: SQLCompiler, **kw: Any) -> str
 
 
 def _supports_multi_valued_index(ddl: Any, target: Any, bind: Any, **kw: Any) -> bool:
-    from ..backends import binding_for, get_backend
+    """``ddl_if`` callable: the backend of the connection (or of the engine whose dialect
+    compiles offline) decides; without either, no index."""
+    from ..backends import get_backend
+    from ..backends.binding import binding_for
 
+    backend: DatabaseBackend | None = None
     dialect = kw.get("dialect") or (bind.dialect if bind is not None else None)
     if bind is not None:
         backend = get_backend(bind)
-    elif dialect is not None and binding_for(dialect).backend is not None:
+    elif dialect is not None:
         backend = binding_for(dialect).backend
-    else:
-        return False
-    return bool(backend is not None and backend.features.supports_multi_valued_index)
+    return backend is not None and bool(backend.features.supports_multi_valued_index)
 
 
 def multi_valued_index(name: str, column: Any) -> Index:
@@ -285,5 +296,5 @@ def multi_valued_index(name: str, column: Any) -> Index:
     if column.type._kind == "bool":
         raise TypeError("a Boolean array cannot have a multi-valued index")
     index = Index(name, _MultiValuedKey(column), postgresql_using="gin")
-    index.ddl_if(callable_=_supports_multi_valued_index)
+    index.ddl_if(callable_=_supports_multi_valued_index)  # type: ignore[arg-type]
     return index

@@ -32,7 +32,7 @@ from ._base import PortableTypeMixin
 
 __all__ = ["MAX_YEAR", "MIN_YEAR", "UTCDateTime", "utcnow"]
 
-UTC: Final = dt.timezone.utc
+UTC: Final = dt.UTC
 MIN_YEAR: Final = 1000
 """The earliest year accepted (MySQL-family ``DATETIME`` starts at 1000-01-01)."""
 MAX_YEAR: Final = 9999
@@ -91,12 +91,9 @@ class UTCDateTime(PortableTypeMixin, types.TypeDecorator[dt.datetime]):
             return instant.strftime(_SQLITE_FORMAT)  # years 1000-9999: always 26 characters
         return instant.replace(tzinfo=None)
 
-    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
-        bound = self.process_bind_param(value, dialect)
-        if bound is None:
-            return "NULL"
-        text = bound if isinstance(bound, str) else bound.isoformat(sep=" ")
-        return "'" + text + "'"
+    def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
+        # The storage type's literal processor renders what this returns (offline SQL).
+        return self.process_bind_param(value, dialect)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -110,7 +107,7 @@ class UTCDateTime(PortableTypeMixin, types.TypeDecorator[dt.datetime]):
         return value.astimezone(UTC)
 
 
-class utcnow(FunctionElement[dt.datetime]):  # noqa: N801 - reads like func.now()
+class utcnow(FunctionElement[dt.datetime]):
     """The current UTC time at the best resolution each backend has, for ``server_default=``
     (or any expression).
 

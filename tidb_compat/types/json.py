@@ -257,7 +257,11 @@ class PortableJSON(PortableTypeMixin, types.TypeDecorator[Any]):
 
         return processor
 
-    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
-        if value is None:
-            return "NULL"
-        return sql_string_literal(self.encode(value))
+    def literal_processor(self, dialect: Dialect) -> Any:
+        """Offline SQL (``literal_binds``): the encoded document as a string literal."""
+        encode = self.encode
+
+        def processor(value: Any) -> str:
+            return "NULL" if value is None else sql_string_literal(encode(value))
+
+        return processor

@@ -31,7 +31,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import ClauseElement
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from ..errors import PortableValueError
 from .json import PortableJSON, _Refusal, encode_json
@@ -65,13 +65,28 @@ def _scalar(value: Any) -> bool:
 # -- path text -------------------------------------------------------------------------------
 
 
+class _PathTextType(types.TypeDecorator[str]):
+    """Text that MySQL-family servers hand back as a binary string (compared exactly)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value).decode("utf-8")
+        return value  # type: ignore[no-any-return]
+
+
 class JSONPathText(ColumnElement[str]):
     """See :func:`json_path_text`."""
 
     inherit_cache = True
-    type = String()
+    type = _PathTextType()
     # The path is part of the cache key: the binds made at compile time carry it.
-    _traverse_internals = [("expr", InternalTraversal.dp_clauseelement), ("json_path", InternalTraversal.dp_string)]
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012
+        ("expr", InternalTraversal.dp_clauseelement),
+        ("json_path", InternalTraversal.dp_string),
+    ]
 
     def __init__(self, expr: ColumnElement[Any], path: Sequence[str | int]) -> None:
         self.expr = expr
@@ -100,10 +115,8 @@ def _path_text_mysql(element: JSONPathText, compiler: SQLCompiler, **kw: Any) ->
     doc = compiler.process(element.expr, **kw)
     path = compiler.process(_bind_str(element.json_path), **kw)
     extracted = f"JSON_EXTRACT({doc}, {path})"
-    return (
-        f"(CASE WHEN JSON_TYPE({extracted}) = 'NULL' THEN NULL "
-        f"ELSE JSON_UNQUOTE({extracted}) COLLATE utf8mb4_bin END)"
-    )
+    # BINARY: compared byte for byte; utf8mb4_bin would ignore trailing spaces (PAD SPACE).
+    return f"(CASE WHEN JSON_TYPE({extracted}) = 'NULL' THEN NULL ELSE CAST(JSON_UNQUOTE({extracted}) AS BINARY) END)"
 
 
 @compiles(JSONPathText, "sqlite")
@@ -126,7 +139,10 @@ class JSONContains(ColumnElement[bool]):
     type = types.Boolean()
     # The whole candidate is part of the cache key: the SQL's shape and the binds made at
     # compile time follow from it.
-    _traverse_internals = [("expr", InternalTraversal.dp_clauseelement), ("candidate_key", InternalTraversal.dp_string)]
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012
+        ("expr", InternalTraversal.dp_clauseelement),
+        ("candidate_key", InternalTraversal.dp_string),
+    ]
 
     def __init__(self, expr: ColumnElement[Any], candidate: Any) -> None:
         self.expr = expr
@@ -209,7 +225,8 @@ def _contains_sqlite(element: JSONContains, compiler: SQLCompiler, **kw: Any) ->
         if kind == "type":
             parts.append(f"json_type({doc}, {p}) = {_SQLITE_TYPES[value]}")
         elif kind == "eq":
-            parts.append(_sqlite_scalar_test(f"json_type({doc}, {p})", f"json_extract({doc}, {p})", value, compiler, kw))
+            test = _sqlite_scalar_test(f"json_type({doc}, {p})", f"json_extract({doc}, {p})", value, compiler, kw)
+            parts.append(test)
         else:
             member = (
                 f"EXISTS (SELECT 1 FROM json_each({doc}, {p}) AS je WHERE "
@@ -270,7 +287,10 @@ class _ArrayOp(ColumnElement[bool]):
     inherit_cache = True
     type = types.Boolean()
     all_of: bool
-    _traverse_internals = [("expr", InternalTraversal.dp_clauseelement), ("values_key", InternalTraversal.dp_string)]
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012
+        ("expr", InternalTraversal.dp_clauseelement),
+        ("values_key", InternalTraversal.dp_string),
+    ]
 
     def __init__(self, expr: ColumnElement[Any], values: Iterable[Any], array_type: Any) -> None:
         from .array import PortableArray
