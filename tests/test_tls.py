@@ -23,9 +23,9 @@ import trustme
 import tidb_compat
 from tidb_compat import ConfigurationError, DatabaseSettings, InsecureTransportError
 from tidb_compat.backends import load_backend
+from tidb_compat.testing import in_ci
 from tidb_compat.tls import find_system_ca_bundle, resolve
 
-from .conftest import in_ci
 from .servers import APP_PASSWORD, ThrowawayMariaDB, available, readable_tempdir
 
 CERT_HOST = "localhost"  # the only name in the server certificate; 127.0.0.1 is not in it
@@ -92,6 +92,9 @@ def server_cipher_async(url: str | DatabaseSettings) -> str:
                 return str(row[1])
         finally:
             await engine.dispose()
+            # aiomysql closes a TLS transport asynchronously: let the loop finish it before
+            # asyncio.run() closes the loop (else the socket is reported as leaked).
+            await asyncio.sleep(0.05)
 
     return asyncio.run(run())
 
