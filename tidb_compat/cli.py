@@ -132,6 +132,32 @@ def _null_pool() -> Any:
     return NullPool
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    """``tidb-compat audit``: exit 0 when clean, 1 on findings, 2 for a configuration error."""
+    from .audit import audit, format_json, format_text, rule_table
+
+    if args.list_rules:
+        for rule_id, title, hint in rule_table():
+            sys.stdout.write(f"{rule_id}  {title}\n       hint: {hint}\n")
+        return EXIT_OK
+    paths = args.paths or ([] if args.metadata else ["."])
+    try:
+        result = audit(paths, args.metadata, exclude=args.exclude)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"tidb-compat audit: configuration error: {' '.join(str(exc).split())}\n")
+        return EXIT_CONFIG
+    if args.format == "json":
+        sys.stdout.write(format_json(result.findings))
+    else:
+        sys.stdout.write(format_text(result.findings))
+        scope = [f"{result.files} file{'s' if result.files != 1 else ''}"] if paths else []
+        if args.metadata:
+            scope.append(f"{result.tables} table{'s' if result.tables != 1 else ''}")
+        count = len(result.findings)
+        sys.stderr.write(f"tidb-compat audit: {count} finding{'s' if count != 1 else ''} ({', '.join(scope)})\n")
+    return 1 if result.findings else EXIT_OK  # 1: findings
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tidb-compat", description=__doc__.split("\n\n")[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--samples", type=int, default=5, help="round trips to time (default 5)")
     check_parser.add_argument("--json", action="store_true", help="print the report as JSON")
     check_parser.set_defaults(handler=_cmd_check)
+    audit_parser = commands.add_parser(
+        "audit", help="find what will not run, or behaves differently, on TiDB (static, no server)"
+    )
+    audit_parser.add_argument(
+        "paths", nargs="*", metavar="PATHS",
+        help=".py files, requirements*.txt, pyproject.toml, setup.cfg or directories (default: . without --metadata)",
+    )
+    audit_parser.add_argument(
+        "--metadata", action="append", default=[], metavar="MODULE:ATTR",
+        help="import a SQLAlchemy MetaData or declarative base and check its tables (repeatable)",
+    )
+    audit_parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    audit_parser.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip matching files or directories"
+    )
+    audit_parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    audit_parser.set_defaults(handler=_cmd_audit)
     return parser
 
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from importlib import import_module
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
+from ..audit.runner import load_metadata
 from ..engine import create_async_engine, create_engine
 from ..errors import ConfigurationError, TidbCompatError
 from ..settings import DatabaseSettings, parse_bool
@@ -48,23 +48,6 @@ class MigrationError(TidbCompatError):
     """A migration left the database inconsistent (e.g. SQLite foreign key violations)."""
 
 
-def load_metadata(spec: str, setting: str = METADATA_OPTION) -> sa.MetaData:
-    """``package.module:attribute`` -> a MetaData (a declarative base gives its ``.metadata``)."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ConfigurationError(setting, f"expected 'package.module:attribute', got {spec!r}")
-    try:
-        target: Any = import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(setting, f"cannot load {spec!r}: {exc}") from None
-    metadata = getattr(target, "metadata", target)
-    if not isinstance(metadata, sa.MetaData):
-        raise ConfigurationError(setting, f"{spec!r} is not a MetaData or a declarative base")
-    return metadata
-
-
 def _settings(config: Any) -> DatabaseSettings:
     settings = config.attributes.get(SETTINGS_KEY)
     if isinstance(settings, DatabaseSettings):
@@ -80,7 +63,7 @@ def _metadata(config: Any) -> sa.MetaData | None:
     if metadata is not None:
         return metadata  # type: ignore[no-any-return]
     spec = config.get_main_option(METADATA_OPTION)
-    return load_metadata(spec) if spec else None
+    return load_metadata(spec, METADATA_OPTION) if spec else None
 
 
 def _configure_options(metadata: sa.MetaData | None) -> dict[str, Any]:

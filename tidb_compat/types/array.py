@@ -295,6 +295,6 @@ def multi_valued_index(name: str, column: Any) -> Index:
         raise TypeError("multi_valued_index() takes a PortableArray column")
     if column.type._kind == "bool":
         raise TypeError("a Boolean array cannot have a multi-valued index")
-    index = Index(name, _MultiValuedKey(column), postgresql_using="gin")
+    index = Index(name, _MultiValuedKey(column), postgresql_using="gin")  # tidb-compat: ignore[TC009]
     index.ddl_if(callable_=_supports_multi_valued_index)  # type: ignore[arg-type]
     return index

@@ -1,3 +1,4 @@
+# tidb-compat: ignore-file[TC001] - the PostgreSQL backend itself
 """PostgreSQL backend wiring."""
 
 from __future__ import annotations
