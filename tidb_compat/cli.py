@@ -158,6 +158,35 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 1 if result.findings else EXIT_OK  # 1: findings
 
 
+def _cmd_init_migrations(args: argparse.Namespace) -> int:
+    """``tidb-compat init-migrations DIR``: a migration environment from the shipped template."""
+    import re
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.util import CommandError
+
+    from .migrations import TEMPLATE_DIR, make_config
+
+    ini = Path(args.ini)
+    if ini.exists():
+        sys.stderr.write(f"tidb-compat init-migrations: {ini} already exists\n")
+        return EXIT_CONFIG
+    try:
+        command.init(make_config(args.directory, ini_file=ini, stdout=sys.stdout), args.directory,
+                     template=str(TEMPLATE_DIR))
+    except CommandError as exc:
+        sys.stderr.write(f"tidb-compat init-migrations: {exc}\n")
+        return EXIT_CONFIG
+    text = ini.read_text()
+    for option, value in (("tidb_compat.env_prefix", args.env_prefix), ("tidb_compat.metadata", args.metadata),
+                          ("tidb_compat.async", "true" if args.use_async else None)):
+        if value:
+            text = re.sub(rf"(?m)^{re.escape(option)} =.*$", f"{option} = {value}", text)
+    ini.write_text(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tidb-compat", description=__doc__.split("\n\n")[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     audit_parser.set_defaults(handler=_cmd_audit)
+    init_parser = commands.add_parser("init-migrations", help="create an Alembic environment for portable migrations")
+    init_parser.add_argument("directory", help="where the migration scripts go (must not exist or be empty)")
+    init_parser.add_argument("--ini", default="alembic.ini", help="the alembic.ini to write (default ./alembic.ini)")
+    init_parser.add_argument("--env-prefix", help="settings prefix, e.g. USER_SERVICE")
+    init_parser.add_argument("--metadata", help="the models, e.g. user_service.models:Base")
+    init_parser.add_argument("--async", dest="use_async", action="store_true", help="migrate through the async driver")
+    init_parser.set_defaults(handler=_cmd_init_migrations)
     return parser
 
 

@@ -243,3 +243,20 @@ def test_check_reports_drift(engine: sa.Engine, database_url: str, scripts: Path
     changed.tables["mig_accounts"].append_column(sa.Column("nickname", sa.String(40)))
     assert check(settings, script_location=scripts, metadata=changed) == 1
     downgrade(settings, "base", script_location=scripts)
+
+
+def test_init_migrations_cli(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "tidb_compat.cli", "init-migrations", "migrations",
+           "--env-prefix", "USER_SERVICE", "--metadata", "user_service.models:Base"]
+    result = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    ini = (tmp_path / "alembic.ini").read_text()
+    assert "tidb_compat.env_prefix = USER_SERVICE" in ini
+    assert "tidb_compat.metadata = user_service.models:Base" in ini
+    assert (tmp_path / "migrations" / "env.py").read_text().count("run_env(context)") == 1
+    again = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
