@@ -124,6 +124,7 @@ def _install(engine: Engine, settings: DatabaseSettings, setup: EngineSetup) -> 
     def _setup(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         try:
             backend = binding.resolve(dbapi_connection)
+            backend.ops.configure_dialect(engine.dialect)
             backend.ops.setup_connection(dbapi_connection)
         except BaseException:
             dbapi_connection.close()

@@ -15,7 +15,9 @@ The database is named by the ``test_database_name`` fixture (override it in a co
 give each project its own) and created on MariaDB/PostgreSQL when missing.  A server that
 does not answer skips the tests that need it, except under ``CI=true``, where it fails them.
 
-Fixtures: ``backend_name``, ``test_database_name``, ``database_url``, ``engine``.
+Fixtures: ``backend_name``, ``test_database_name``, ``database_url``, ``engine``; for services
+(:mod:`tidb_compat.service`): ``service_database`` and ``service_db`` (needs a ``service_spec``
+fixture), and the :class:`ServiceContract` tests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -33,7 +36,15 @@ from .engine import create_engine
 from .errors import ConfigurationError, TidbCompatError
 from .settings import parse_bool
 
-__all__ = ["BACKENDS", "DEFAULT_TEST_DATABASE", "ensure_database", "in_ci", "server_url"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_TEST_DATABASE",
+    "ServiceContract",
+    "clear_tables",
+    "ensure_database",
+    "in_ci",
+    "server_url",
+]
 
 BACKENDS = ("sqlite", "mariadb", "postgresql", "tidb")
 DEFAULT_TEST_DATABASE = "tidb_compat_test"
@@ -144,3 +155,81 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng = create_engine(database_url)
     yield eng
     eng.dispose()
+
+
+# -- services ----------------------------------------------------------------------------------
+
+
+def clear_tables(engine: Engine, metadata: sa.MetaData) -> None:
+    """Delete every row of ``metadata``'s tables, children first."""
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def service_database(request: pytest.FixtureRequest, database_url: str) -> Iterator[Any]:
+    """The :class:`~tidb_compat.service.ServiceDatabase` of the ``service_spec`` fixture (define
+    it in the service's conftest), migrated to head on the test database; downgraded to base
+    at the end."""
+    from .migrations import downgrade
+    from .service import ServiceDatabase
+    from .settings import DatabaseSettings
+
+    spec = request.getfixturevalue("service_spec")
+    database = ServiceDatabase(spec, DatabaseSettings.from_url(database_url))
+    database.migrate()
+    yield database
+    database.dispose()
+    downgrade(database.settings, "base", script_location=spec.migrations)
+
+
+@pytest.fixture
+def service_db(service_database: Any) -> Any:
+    """``service_database`` with every table emptied before the test."""
+    clear_tables(service_database.engine, service_database.spec.metadata)
+    return service_database
+
+
+class ServiceContract:
+    """Tests every service must pass; subclass in the service's tests and set ``alembic_ini``
+    and ``cli_module`` (the console script's module, run as ``python -m``)."""
+
+    alembic_ini: Path
+    cli_module: str
+
+    def _env(self, spec: Any, database_url: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(spec.env_prefix)}
+        env[f"{spec.env_prefix}_DATABASE_URL"] = database_url
+        return env
+
+    def _run(self, args: list[str], env: dict[str, str]) -> Any:
+        import subprocess
+        import sys
+
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, env=env,
+                              check=False)
+
+    def test_migrations_match_the_models(self, service_db: Any) -> None:
+        assert service_db.drift() == 0
+        tables = set(sa.inspect(service_db.engine).get_table_names())
+        assert set(service_db.spec.metadata.tables) <= tables
+
+    def test_alembic_check_with_the_env_url(self, service_db: Any, database_url: str) -> None:
+        result = self._run(["-m", "alembic", "-c", str(self.alembic_ini), "check"],
+                           self._env(service_db.spec, database_url))
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+    def test_cli_check_migrate_smoke(self, service_db: Any, database_url: str) -> None:
+        env = self._env(service_db.spec, database_url)
+        before = service_db.table_counts()
+        for command in ("check", "migrate", "smoke", "drift"):
+            result = self._run(["-m", self.cli_module, command], env)
+            assert result.returncode == 0, (command, result.stderr[-2000:])
+            assert result.stderr == "" or "Traceback" not in result.stderr
+        assert service_db.table_counts() == before  # smoke leaves the data as it found it
+
+    def test_smoke_in_process(self, service_db: Any) -> None:
+        result = service_db.smoke()
+        assert result

@@ -33,7 +33,7 @@ from ..audit.runner import load_metadata
 from ..engine import create_async_engine, create_engine
 from ..errors import ConfigurationError, TidbCompatError
 from ..settings import DatabaseSettings, parse_bool
-from .autogen import compare_type, render_item
+from .autogen import compare_type, process_revision_directives, render_item
 
 __all__ = ["MigrationError", "load_metadata", "run_env"]
 
@@ -73,6 +73,7 @@ def _configure_options(metadata: sa.MetaData | None) -> dict[str, Any]:
         "render_item": render_item,
         "render_as_batch": True,  # scripts that also run on SQLite
         "transaction_per_migration": True,
+        "process_revision_directives": process_revision_directives,
     }
 
 

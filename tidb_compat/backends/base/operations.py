@@ -30,6 +30,12 @@ class BaseOperations:
     def __init__(self, backend: DatabaseBackend) -> None:
         self.backend = backend
 
+    def configure_dialect(self, dialect: Any) -> None:
+        """Adjust the engine's SQLAlchemy dialect once the server is known (default: nothing).
+
+        Called on every new connection, after SQLAlchemy initialised the dialect, so what is set
+        here wins over what the dialect derived from the server."""
+
     def setup_connection(self, dbapi_connection: Any) -> None:
         """Prepare a new DBAPI connection (sync or SQLAlchemy's async adaptation)."""
         if not self.session_setup_statements:

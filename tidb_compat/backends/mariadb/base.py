@@ -42,4 +42,5 @@ class DatabaseBackend(MySQLBackend):
     def dialect(self) -> Dialect:
         dialect = sa_pymysql.dialect(is_mariadb=True)
         dialect.server_version_info = self.server_version
+        self.ops.configure_dialect(dialect)
         return dialect
