@@ -25,6 +25,16 @@ from .errors import (
     TidbCompatError,
     UnsupportedServerError,
 )
+from .provisioning import (
+    AccountResult,
+    ProvisioningError,
+    ProvisionResult,
+    credentials_lines,
+    generate_password,
+    provision,
+    render_credentials,
+    write_credentials,
+)
 from .settings import SSL_MODES, DatabaseSettings
 from .types import (
     PortableArray,
@@ -42,6 +52,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SSL_MODES",
+    "AccountResult",
     "BackendNotFoundError",
     "ConfigurationError",
     "DatabaseBackend",
@@ -51,6 +62,8 @@ __all__ = [
     "PortableArray",
     "PortableJSON",
     "PortableValueError",
+    "ProvisionResult",
+    "ProvisioningError",
     "TidbCompatError",
     "UTCDateTime",
     "UnsupportedServerError",
@@ -59,6 +72,8 @@ __all__ = [
     "array_overlap",
     "create_async_engine",
     "create_engine",
+    "credentials_lines",
+    "generate_password",
     "get_backend",
     "get_backend_async",
     "identify",
@@ -66,5 +81,8 @@ __all__ = [
     "json_path_text",
     "load_backend",
     "multi_valued_index",
+    "provision",
+    "render_credentials",
     "utcnow",
+    "write_credentials",
 ]

@@ -1,4 +1,4 @@
-"""MariaDB provisioning SQL."""
+"""MariaDB provisioning SQL: MySQL's, with MariaDB's longer user names."""
 
 from __future__ import annotations
 
