@@ -13,9 +13,12 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "sqlite", "mariadb", "postgresql"]
+SERVICES = ("user", "project", "knowledge")
+LOCAL_BACKENDS = ("sqlite", "mariadb", "postgresql")
+nox.options.sessions = ["lint", "sqlite", "mariadb", "postgresql", *SERVICES, "platform"]
 
 TEST_DEPS = ("-e", ".[test,lint]")
+SERVICE_DEPS = tuple(arg for name in SERVICES for arg in ("-e", f"services/{name}"))
 
 
 def _pytest(session: nox.Session, backend: str) -> None:
@@ -49,9 +52,48 @@ def tidb(session: nox.Session) -> None:
     _pytest(session, "tidb")
 
 
+def _service_tests(session: nox.Session, path: str) -> None:
+    """A service's tests on every local backend (or the backends given in posargs)."""
+    backends = session.posargs or LOCAL_BACKENDS
+    for backend in backends:
+        session.run("pytest", path, "--backend", backend, env={"TIDB_COMPAT_TEST_BACKEND": backend})
+
+
+@nox.session
+def user(session: nox.Session) -> None:
+    """The user service's tests on sqlite, mariadb and postgresql."""
+    session.install(*TEST_DEPS, "-e", "services/user")
+    _service_tests(session, "services/user/tests")
+
+
+@nox.session
+def project(session: nox.Session) -> None:
+    """The project service's tests on sqlite, mariadb and postgresql."""
+    session.install(*TEST_DEPS, "-e", "services/project")
+    _service_tests(session, "services/project/tests")
+
+
+@nox.session
+def knowledge(session: nox.Session) -> None:
+    """The knowledge service's tests on sqlite, mariadb and postgresql."""
+    session.install(*TEST_DEPS, "-e", "services/knowledge")
+    _service_tests(session, "services/knowledge/tests")
+
+
+@nox.session
+def platform(session: nox.Session) -> None:
+    """``design-synapse up`` on sqlite, mariadb and postgresql."""
+    session.install(*TEST_DEPS, *SERVICE_DEPS, "-e", "services/platform")
+    _service_tests(session, "services/platform/tests")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict on tidb_compat."""
-    session.install(*TEST_DEPS)
-    session.run("ruff", "check", "tidb_compat", "tests", "noxfile.py")
+    """ruff and mypy --strict on tidb_compat and the services; the audit finds no
+    PostgreSQL-specific code in the services."""
+    session.install(*TEST_DEPS, *SERVICE_DEPS, "-e", "services/platform")
+    session.run("ruff", "check", "tidb_compat", "tests", "services", "noxfile.py")
     session.run("mypy", "--strict", "tidb_compat", "tests/types/typed_models.py")
+    session.run("mypy", "--strict", "-p", "user_service", "-p", "project_service", "-p", "knowledge_service",
+                "-p", "design_synapse")
+    session.run("tidb-compat", "audit", "services")

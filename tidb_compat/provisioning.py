@@ -59,6 +59,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from .backends import get_backend
 from .backends.base.base import DatabaseBackend
@@ -82,6 +83,7 @@ __all__ = [
     "ProvisionResult",
     "ProvisioningError",
     "credentials_lines",
+    "deprovision",
     "generate_password",
     "provision",
     "render_credentials",
@@ -648,3 +650,43 @@ def write_credentials(
     logger.info("credentials for %s written to %s (mode 0600)", _env_prefix(prefix), target)
     return target
 
+
+
+def deprovision(
+    admin: DatabaseSettings | str | URL,
+    /,
+    *,
+    database: str,
+    app_user: str,
+    migrator_user: str,
+    account_host: str = "%",
+    user_prefix: str | None = None,
+) -> list[str]:
+    """Drop ``database`` and the two accounts :func:`provision` made for it, where they exist
+    (a service removed, or a test cleaning up).  Returns what was dropped."""
+    settings = to_settings(admin)
+    engine = create_engine(settings, poolclass=NullPool, hide_parameters=True)
+    dropped: list[str] = []
+    try:
+        with engine.connect() as connection:
+            backend = get_backend(connection)
+            provisioning = backend.provisioning
+            plan = _plan(provisioning, settings, database=database,
+                         users={"app": app_user, "migrator": migrator_user},
+                         given_passwords={"app": None, "migrator": None}, account_host=account_host,
+                         user_prefix=user_prefix)
+            if not provisioning.supports_accounts:
+                return dropped
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            if provisioning.database_exists(autocommit, plan.database):
+                for sql in provisioning.drop_database_sql(plan.database):
+                    autocommit.execute(sa.text(sql))
+                dropped.append(f"database {plan.database}")
+            for account in plan.accounts.values():
+                if provisioning.account_exists(autocommit, account):
+                    for statement in provisioning.drop_account_sql(account):
+                        autocommit.execute(sa.text(statement.sql))
+                    dropped.append(f"account {account}")
+    finally:
+        engine.dispose()
+    return dropped

@@ -233,3 +233,43 @@ class ServiceContract:
     def test_smoke_in_process(self, service_db: Any) -> None:
         result = service_db.smoke()
         assert result
+
+    def test_provision_then_run_with_the_least_privilege_accounts(
+        self, service_db: Any, backend_name: str, database_url: str, tmp_path: Path
+    ) -> None:
+        """``provision`` makes the database and accounts; ``migrate`` runs as the migrator and
+        ``smoke`` as the app account with the credentials it wrote (0600); a second run is a
+        no-op that prints no password."""
+        from .provisioning import deprovision
+
+        if backend_name not in ("mariadb", "postgresql"):
+            pytest.skip("accounts are provisioned on the local MariaDB/PostgreSQL servers")
+        spec = service_db.spec
+        url = make_url(database_url)
+        admin = url._replace(database="postgres" if backend_name == "postgresql" else None)
+        admin_url = admin.render_as_string(hide_password=False)
+        database = f"{spec.database}_prov_test"
+        accounts = {"database": database, "app_user": spec.app_user, "migrator_user": spec.migrator_user}
+        deprovision(admin_url, **accounts)
+        try:
+            env = self._env(spec, database_url)
+            del env[f"{spec.env_prefix}_DATABASE_URL"]
+            env[f"{spec.env_prefix}_ADMIN_DATABASE_URL"] = admin_url
+            credentials = tmp_path / "credentials.env"
+            first = self._run(["-m", self.cli_module, "provision", "--database", database,
+                               "--credentials-file", str(credentials)], env)
+            assert first.returncode == 0, first.stderr[-2000:]
+            assert credentials.stat().st_mode & 0o777 == 0o600
+            for line in credentials.read_text().splitlines():
+                key, _, value = line.partition("=")
+                env[key] = value
+            assert f"{spec.env_prefix}_MIGRATOR_DATABASE_URL" in env
+            for command in ("migrate", "smoke", "drift"):
+                result = self._run(["-m", self.cli_module, command], env)
+                assert result.returncode == 0, (command, result.stderr[-2000:])
+            again = self._run(["-m", self.cli_module, "provision", "--database", database], env)
+            assert again.returncode == 0, again.stderr[-2000:]
+            assert again.stdout == ""  # nothing rotated: no credentials printed
+            assert "unchanged" in again.stderr
+        finally:
+            deprovision(admin_url, **accounts)

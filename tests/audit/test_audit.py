@@ -524,3 +524,27 @@ def test_rule_catalogue() -> None:
         assert re.fullmatch(r"TC\d{3}", rule.id)
         assert rule.title and rule.hint
         assert (type(rule).__doc__ or "").startswith(f"{rule.id}: "), type(rule).__name__
+
+
+PORTABLE_MAP_MODULE = """
+import datetime as dt
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from tidb_compat.orm import portable_type_map
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {MAP}
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+"""
+
+
+def test_portable_type_map_makes_mapped_datetime_portable() -> None:
+    portable = audit_python_source(PORTABLE_MAP_MODULE.replace("{MAP}", "portable_type_map()"), "m.py")
+    assert [f.rule for f in portable] == []
+    naive = audit_python_source(PORTABLE_MAP_MODULE.replace("{MAP}", "{}"), "m.py")
+    assert [f.rule for f in naive] == ["TC011"]

@@ -743,7 +743,25 @@ class PythonModule:
                     name = self._python_type(key)
                     if name:
                         keys.add(name)
+        keys |= self._portable_map_keys()
         return keys
+
+    def _portable_map_keys(self) -> set[str]:
+        """Python types mapped by ``type_annotation_map = tidb_compat.orm.portable_type_map()``."""
+        from ..orm import portable_type_map
+
+        for node in ast.walk(self.tree):
+            if (
+                isinstance(node, (ast.Assign, ast.AnnAssign))
+                and isinstance(node.value, ast.Call)
+                and self.resolve(node.value.func) is portable_type_map
+                and any(
+                    isinstance(t, ast.Name) and t.id == "type_annotation_map"
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                )
+            ):
+                return {f"{k.__module__}.{k.__qualname__}" for k in portable_type_map() if isinstance(k, type)}
+        return set()
 
     def _annotation_maps(self) -> Iterator[tuple[ast.AST, ast.Dict]]:
         for node in ast.walk(self.tree):
