@@ -1,7 +1,8 @@
 """Throwaway ``mariadbd`` servers for TLS, restart and fault tests.
 
 Each server gets its own datadir, socket and random loopback port, runs as the ``mysql``
-user, and is stopped by its own pid.  Files the server must read (datadir, keys) live in a
+user, and is stopped by its own pid.  ``stop()`` then ``start()`` (or ``restart()``) brings
+it back on the same port with the same data.  Files the server must read (datadir, keys) live in a
 directory the ``mysql`` user can read: pytest's temporary folders are 0700 root.
 """
 
@@ -134,7 +135,19 @@ class ThrowawayMariaDB:
         suffix = f"?{query}" if query else ""
         return f"mysql+{driver}://{APP_USER}:{APP_PASSWORD}@{host}:{self.port}/app{suffix}"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Stop the server and start it again on the same port and datadir: every
+        connection is cut, the data is kept."""
+        self.stop()
+        self.start(timeout)
+
     def stop(self) -> None:
+        """Shut the server down (SIGTERM, then SIGKILL after 30 s); ``start`` brings it back
+        on the same port and datadir."""
         if self.process is None:
             return
         if self.process.poll() is None:

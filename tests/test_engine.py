@@ -144,3 +144,15 @@ def test_async_engine(database_url: str, backend_name: str) -> None:
     assert vendor == EXPECTED_VENDOR[backend_name]
     assert value == 1 if backend_name == "sqlite" else value in UTC_NAMES
     assert driver in {"sqlite+aiosqlite", "mysql+aiomysql", "postgresql+psycopg"}
+
+
+def test_unknown_driver_is_a_configuration_error() -> None:
+    with pytest.raises(tidb_compat.ConfigurationError, match=r"^url: no SQLAlchemy dialect or driver named"):
+        tidb_compat.create_engine("mysql+nosuchdriver://u:Secret-1@db.example.invalid/x")
+
+
+def test_custom_pool_class_ignores_pool_sizing_settings() -> None:
+    settings = DatabaseSettings.from_url("mysql+pymysql://u@db.example.invalid/x", pool_size=2, pool_timeout=3)
+    engine = tidb_compat.create_engine(settings, poolclass=sa.pool.NullPool)
+    assert isinstance(engine.pool, sa.pool.NullPool)
+    engine.dispose()

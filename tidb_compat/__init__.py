@@ -18,6 +18,7 @@ from .backends.base.base import DatabaseBackend
 from .engine import create_async_engine, create_engine
 from .errors import (
     BackendNotFoundError,
+    CommitOutcomeUnknown,
     ConfigurationError,
     ForeignKeysNotEnforcedError,
     InsecureTransportError,
@@ -35,6 +36,7 @@ from .provisioning import (
     render_credentials,
     write_credentials,
 )
+from .retry import run_transaction, run_transaction_async
 from .settings import SSL_MODES, DatabaseSettings
 from .types import (
     PortableArray,
@@ -54,6 +56,7 @@ __all__ = [
     "SSL_MODES",
     "AccountResult",
     "BackendNotFoundError",
+    "CommitOutcomeUnknown",
     "ConfigurationError",
     "DatabaseBackend",
     "DatabaseSettings",
@@ -83,6 +86,8 @@ __all__ = [
     "multi_valued_index",
     "provision",
     "render_credentials",
+    "run_transaction",
+    "run_transaction_async",
     "utcnow",
     "write_credentials",
 ]

@@ -86,13 +86,13 @@ def _engine_kwargs(
 ) -> dict[str, Any]:
     driver = backend_class().driver
     kwargs: dict[str, Any] = dict(driver.pool_defaults)
-    if "poolclass" in overrides:  # NullPool, StaticPool...: sizing arguments do not apply
-        for key in _POOL_SIZING:
-            kwargs.pop(key, None)
     for key in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping"):
         value = getattr(settings, key)
         if value is not None:
             kwargs[key] = value
+    if "poolclass" in overrides:  # NullPool, StaticPool...: sizing arguments do not apply
+        for key in _POOL_SIZING:
+            kwargs.pop(key, None)
     if settings.echo:
         kwargs["echo"] = True
     connect_args = driver.connect_args(settings, is_async=is_async)
@@ -147,6 +147,16 @@ def _prepare(
     return url, kwargs, settings, EngineSetup(settings, tls, backend_class.vendor)
 
 
+def _build(factory: Any, url: URL, kwargs: dict[str, Any], settings: DatabaseSettings) -> Any:
+    try:
+        return factory(url, **kwargs)
+    except sqlalchemy.exc.NoSuchModuleError:
+        raise ConfigurationError(
+            settings.source_of("url"),
+            f"no SQLAlchemy dialect or driver named {url.drivername!r} is installed",
+        ) from None
+
+
 def create_engine(
     settings_or_url: DatabaseSettings | str | URL, /, *, backend: str | None = None, **overrides: Any
 ) -> Engine:
@@ -158,7 +168,7 @@ def create_engine(
     ``connect_args`` are merged into the ones the backend computes.
     """
     url, kwargs, settings, setup = _prepare(settings_or_url, backend, overrides, is_async=False)
-    engine = sqlalchemy.create_engine(url, **kwargs)
+    engine: Engine = _build(sqlalchemy.create_engine, url, kwargs, settings)
     _install(engine, settings, setup)
     return engine
 
@@ -169,7 +179,7 @@ def create_async_engine(
     """An asynchronous engine (aiomysql for TiDB/MySQL/MariaDB, psycopg, aiosqlite); as
     :func:`create_engine` otherwise."""
     url, kwargs, settings, setup = _prepare(settings_or_url, backend, overrides, is_async=True)
-    engine = sa_create_async_engine(url, **kwargs)
+    engine: AsyncEngine = _build(sa_create_async_engine, url, kwargs, settings)
     _install(engine.sync_engine, settings, setup)
     return engine
 

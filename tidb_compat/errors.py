@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendNotFoundError",
+    "CommitOutcomeUnknown",
     "ConfigurationError",
     "ForeignKeysNotEnforcedError",
     "InsecureTransportError",
@@ -80,3 +81,19 @@ class PortableValueError(TidbCompatError, ValueError):
         self.column = column
         self.detail = message
         super().__init__(f"column {column}: {message}" if column else message)
+
+
+class CommitOutcomeUnknown(TidbCompatError):
+    """The connection was lost while COMMIT was in flight: the transaction may or may not
+    have been committed.
+
+    Raised by :func:`tidb_compat.retry.run_transaction` (and its async twin) instead of the
+    driver error, which is chained as ``__cause__``.  It is never retried: running the
+    transaction again could apply it twice.  Decide from the data (an idempotency key, a
+    version column) whether the work is done.  ``attempt`` is the attempt (1-based) whose
+    COMMIT was lost.
+    """
+
+    def __init__(self, message: str, *, attempt: int = 1) -> None:
+        self.attempt = attempt
+        super().__init__(message)

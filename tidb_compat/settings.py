@@ -48,7 +48,11 @@ _DRIVER_TLS_KEYS: Final = frozenset(
      "sslmode", "sslrootcert", "ssl_check_hostname", "ssl_capath", "ssl_cipher"}
 )
 
-_URL_CREDENTIALS = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<head>(?:[A-Za-z][\w+.-]*)?://[^:/@\s]*:)"  # scheme (even empty) :// user :
+    r"(?P<password>.*?)"  # the password: anything, spaces and '@' included ...
+    r"(?P<tail>@[^@\s/'\"]*(?=[/\s'\"]|$))"  # ... up to the '@' that starts the host
+)
 
 
 def redact_url(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from sqlalchemy import exc as sa_exc
 
@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from .base import DatabaseBackend
 
 ErrorCode = int | str
+
+TransactionOutcome = Literal["retry", "unknown", "fail"]
+"""What :func:`tidb_compat.retry.run_transaction` does with an error: run the transaction
+again, report that the commit outcome is unknown, or let the error through."""
 
 
 def driver_error(exc: BaseException) -> BaseException:
@@ -28,6 +32,10 @@ class BaseErrorClassifier:
     connection_lost_codes: ClassVar[frozenset[ErrorCode]] = frozenset()
     """Codes that mean the connection is gone."""
 
+    connection_lost_messages: ClassVar[tuple[str, ...]] = ()
+    """Lower-case message fragments that mean the connection is gone, for driver errors
+    that carry no code (checked when SQLAlchemy did not already flag a disconnect)."""
+
     def __init__(self, backend: DatabaseBackend) -> None:
         self.backend = backend
 
@@ -43,7 +51,28 @@ class BaseErrorClassifier:
         """True when the connection itself is gone (the pool will replace it)."""
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
             return True
-        return self.code(exc) in self.connection_lost_codes
+        if self.code(exc) in self.connection_lost_codes:
+            return True
+        if self.connection_lost_messages:
+            text = str(driver_error(exc)).lower()
+            return any(fragment in text for fragment in self.connection_lost_messages)
+        return False
+
+    def transaction_outcome(self, exc: BaseException, *, during_commit: bool) -> TransactionOutcome:
+        """What to do with ``exc`` raised inside a transaction.
+
+        ``retry``: the server aborted the transaction (deadlock, write conflict, busy), or the
+        connection was lost before COMMIT was sent: nothing was committed, run it again.
+        ``unknown``: the connection was lost while COMMIT was in flight: it may or may not
+        have been committed.  ``fail``: anything else (constraint violations, bad SQL, errors
+        of the caller's own code): not retried.  A retryable error reported in answer to
+        COMMIT is still ``retry``: the server answered, and it rolled back.
+        """
+        if self.is_retryable(exc):
+            return "retry"
+        if self.is_connection_lost(exc):
+            return "unknown" if during_commit else "retry"
+        return "fail"
 
     def describe(self, exc: BaseException) -> str:
         """One line for a person: the server's message and its code, no SQL or parameters."""

@@ -9,5 +9,10 @@ RECORD_CHANGED = 1020
 ``innodb_snapshot_isolation`` (default ON from MariaDB 11.6)."""
 
 
+CONNECTION_KILLED = 1927
+"""``Connection was killed``: ``KILL CONNECTION`` from another session, or a shutdown."""
+
+
 class DatabaseErrors(MySQLErrors):
     retryable_codes = MySQLErrors.retryable_codes | {RECORD_CHANGED}
+    connection_lost_codes = MySQLErrors.connection_lost_codes | {CONNECTION_KILLED}
