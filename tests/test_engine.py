@@ -106,7 +106,7 @@ def test_overrides_win_over_settings_and_defaults(database_url: str, backend_nam
     try:
         assert engine.pool.size() == 3  # override beats the settings
         assert engine.pool._recycle == 77  # type: ignore[attr-defined]  # settings beat backend defaults
-        assert engine.pool._pre_ping is True  # type: ignore[attr-defined]  # backend default
+        assert tidb_compat.engine.engine_setup(engine).ping_after == 1.0  # type: ignore[union-attr]  # idle-aware pre-ping
     finally:
         engine.dispose()
 

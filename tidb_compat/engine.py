@@ -17,16 +17,19 @@ psycopg / aiosqlite) take :class:`~tidb_compat.DatabaseSettings` or a URL and:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy
+import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine as sa_create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from .backends.base.base import DatabaseBackend
 from .backends.binding import EngineBinding, binding_for
@@ -38,6 +41,8 @@ from .tls import TLSConfig, resolve, translate_connect_error
 __all__ = ["EngineSetup", "create_async_engine", "create_engine", "engine_setup", "to_settings"]
 
 _POOL_SIZING = ("pool_size", "max_overflow", "pool_timeout")
+_LAST_USED = "tidb_compat.last_used"
+_SETTLED = "tidb_compat.settled"
 _TIDB_CLOUD_SUFFIX = ".tidbcloud.com"
 
 
@@ -49,6 +54,13 @@ class EngineSetup:
     tls: TLSConfig
     pool_backend: str
     """The vendor whose pool defaults were used."""
+    ping_after: float | None = None
+    """Seconds a pooled connection may sit unused before checkout pings it (``None``: never)."""
+    autocommit: bool = False
+    """The engine's connections run in autocommit mode (no transaction to roll back)."""
+    owns_reset: bool = True
+    """tidb_compat resets connections returned to the pool (the caller set no
+    ``pool_reset_on_return`` of their own)."""
 
 
 def to_settings(settings_or_url: DatabaseSettings | str | URL, backend: str | None = None) -> DatabaseSettings:
@@ -86,7 +98,7 @@ def _engine_kwargs(
 ) -> dict[str, Any]:
     driver = backend_class().driver
     kwargs: dict[str, Any] = dict(driver.pool_defaults)
-    for key in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping"):
+    for key in ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping", "pool_ping_after"):
         value = getattr(settings, key)
         if value is not None:
             kwargs[key] = value
@@ -129,8 +141,73 @@ def _install(engine: Engine, settings: DatabaseSettings, setup: EngineSetup) -> 
         except BaseException:
             dbapi_connection.close()
             raise
+        record.info[_LAST_USED] = time.monotonic()
 
+    _install_pool_policies(engine, setup)
     return binding
+
+
+def _install_pool_policies(engine: Engine, setup: EngineSetup) -> None:
+    """Round trips a pooled connection does not need.
+
+    - Ping at checkout only when the connection sat unused for longer than ``ping_after``
+      seconds, or its socket shows the server wrote to it while it was idle (a KILL, a
+      restart, an idle timeout): SQLAlchemy's ``pool_pre_ping`` pings at every checkout.  A
+      dead connection is still replaced; a live one used moments ago costs nothing.
+    - Roll back on return to the pool only when the transaction was not already committed or
+      rolled back through SQLAlchemy (which would otherwise send a second ROLLBACK), and never
+      for autocommit connections.
+    """
+    ping_after = setup.ping_after
+    if ping_after is not None:
+        dialect = engine.dialect
+        driver = registry.get(setup.pool_backend)().driver
+
+        @event.listens_for(engine, "checkout")
+        def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+            last_used = record.info.get(_LAST_USED)
+            recently_used = last_used is not None and time.monotonic() - last_used <= ping_after
+            # A server that killed or dropped the connection has written to its socket (an
+            # error packet, the close): seen without a round trip, it gets the ping.
+            if recently_used and driver.has_pending_input(dbapi_connection) is False:
+                return
+            try:
+                alive = dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise sa_exc.DisconnectionError(f"ping failed: {type(exc).__name__}") from exc
+            if alive is False:
+                raise sa_exc.DisconnectionError("ping failed")
+
+        @event.listens_for(engine, "checkin")
+        def _checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    if not setup.owns_reset:
+        return
+    autocommit = setup.autocommit
+
+    # A connection is "settled" once SQLAlchemy committed or rolled back its transaction and
+    # nothing began since; checkout and begin unsettle it (raw DBAPI use included).
+    @event.listens_for(engine, "checkout")
+    def _unsettle_on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        record.info[_SETTLED] = False
+
+    @event.listens_for(engine, "begin")
+    def _unsettle_on_begin(connection: sa.Connection) -> None:
+        connection.connection.info[_SETTLED] = False
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _settle(connection: sa.Connection) -> None:
+        connection.connection.info[_SETTLED] = True
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection: Any, record: ConnectionPoolEntry, reset_state: PoolResetState) -> None:
+        if autocommit or reset_state.terminate_only:
+            return
+        if reset_state.transaction_was_reset or record.info.get(_SETTLED):
+            return
+        dbapi_connection.rollback()
 
 
 def _prepare(
@@ -140,11 +217,23 @@ def _prepare(
     tls = resolve(settings)
     backend_class = _pool_backend(settings)
     kwargs = _engine_kwargs(settings, backend_class, tls, is_async=is_async, overrides=overrides)
+    ping_after = kwargs.pop("pool_ping_after", None)
+    if kwargs.get("pool_pre_ping") and ping_after is not None and ping_after > 0:
+        kwargs["pool_pre_ping"] = False  # replaced by the idle-aware ping
+    else:
+        ping_after = None
+    autocommit = kwargs.get("isolation_level") == "AUTOCOMMIT"
+    if autocommit:
+        kwargs.setdefault("skip_autocommit_rollback", True)
+    user_reset = "pool_reset_on_return" in overrides
+    if not user_reset:
+        kwargs["pool_reset_on_return"] = None  # the reset event decides (see _install_pool_policies)
     path = settings.sqlite_path
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     url = settings.async_url if is_async else settings.url
-    return url, kwargs, settings, EngineSetup(settings, tls, backend_class.vendor)
+    setup = EngineSetup(settings, tls, backend_class.vendor, ping_after, autocommit, owns_reset=not user_reset)
+    return url, kwargs, settings, setup
 
 
 def _build(factory: Any, url: URL, kwargs: dict[str, Any], settings: DatabaseSettings) -> Any:

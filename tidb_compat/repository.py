@@ -86,11 +86,15 @@ class _Base(Generic[M]):
 
 
 class Repository(_Base[M]):
-    """Synchronous repository over a ``sessionmaker``."""
+    """Synchronous repository over a ``sessionmaker``; reads use ``read_sessions`` when given
+    (an autocommit engine: one round trip per point read, see
+    :attr:`tidb_compat.service.ServiceDatabase.read_engine`)."""
 
-    def __init__(self, sessions: sessionmaker[Session], model: type[M] | None = None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], model: type[M] | None = None, *,
+                 read_sessions: sessionmaker[Session] | None = None) -> None:
         super().__init__(model)
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions
 
     def transaction(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn`` in a session and transaction, retried on retryable errors."""
@@ -121,25 +125,25 @@ class Repository(_Base[M]):
         return self.transaction(work)
 
     def get(self, key: Any) -> M | None:
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             return session.get(self.model, key)
 
     def find(self, *criteria: Any, limit: int | None = None) -> list[M]:
         statement = sa.select(self.model).where(*criteria).order_by(*self._order_columns(None))
         if limit is not None:
             statement = statement.limit(limit)
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             return list(session.scalars(statement))
 
     def count(self, *criteria: Any) -> int:
         statement = sa.select(sa.func.count()).select_from(self.model).where(*criteria)
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             return int(session.scalar(statement) or 0)
 
     def list(self, *criteria: Any, after: tuple[Any, ...] | None = None, limit: int = 50,
              order_by: Sequence[str] | None = None) -> Page[M]:
         statement, columns = self._list_statement(criteria, after, limit, order_by)
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             return self._page(list(session.scalars(statement)), columns, limit)
 
     def update(self, key: Any, **values: Any) -> M | None:
@@ -165,11 +169,13 @@ class Repository(_Base[M]):
 
 
 class AsyncRepository(_Base[M]):
-    """Asynchronous repository over an ``async_sessionmaker``."""
+    """Asynchronous repository over an ``async_sessionmaker`` (reads: ``read_sessions``)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], model: type[M] | None = None) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], model: type[M] | None = None, *,
+                 read_sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         super().__init__(model)
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions
 
     async def transaction(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``fn`` in a session and transaction, retried on retryable errors."""
@@ -199,25 +205,25 @@ class AsyncRepository(_Base[M]):
         return await self.transaction(work)
 
     async def get(self, key: Any) -> M | None:
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             return await session.get(self.model, key)
 
     async def find(self, *criteria: Any, limit: int | None = None) -> list[M]:
         statement = sa.select(self.model).where(*criteria).order_by(*self._order_columns(None))
         if limit is not None:
             statement = statement.limit(limit)
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             return list(await session.scalars(statement))
 
     async def count(self, *criteria: Any) -> int:
         statement = sa.select(sa.func.count()).select_from(self.model).where(*criteria)
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             return int(await session.scalar(statement) or 0)
 
     async def list(self, *criteria: Any, after: tuple[Any, ...] | None = None, limit: int = 50,
                    order_by: Sequence[str] | None = None) -> Page[M]:
         statement, columns = self._list_statement(criteria, after, limit, order_by)
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             return self._page(list(await session.scalars(statement)), columns, limit)
 
     async def update(self, key: Any, **values: Any) -> M | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -36,6 +36,8 @@ from .errors import ConfigurationError
 from .settings import DatabaseSettings, redact_url
 
 __all__ = ["ServiceDatabase", "ServiceSpec", "SmokeTestFailed", "expect", "service_main"]
+
+R = TypeVar("R")
 
 
 class SmokeTestFailed(AssertionError):
@@ -103,12 +105,40 @@ class ServiceDatabase:
         return sessionmaker(self.engine, expire_on_commit=False)
 
     @cached_property
+    def read_engine(self) -> sa.Engine:
+        """An engine whose connections run in autocommit mode, for reads outside transactions:
+        a point read through a new Session is one round trip (no BEGIN, no ROLLBACK), and
+        each statement sees the latest committed data."""
+        return create_engine(self.settings, isolation_level="AUTOCOMMIT")
+
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        return sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @cached_property
     def async_engine(self) -> AsyncEngine:
         return create_async_engine(self.settings)
 
     @cached_property
     def async_sessions(self) -> async_sessionmaker[AsyncSession]:
         return async_sessionmaker(self.async_engine, expire_on_commit=False)
+
+    @cached_property
+    def async_read_engine(self) -> AsyncEngine:
+        """The async counterpart of :attr:`read_engine`."""
+        return create_async_engine(self.settings, isolation_level="AUTOCOMMIT")
+
+    @cached_property
+    def async_read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        return async_sessionmaker(self.async_read_engine, expire_on_commit=False)
+
+    def repository(self, cls: type[R]) -> R:
+        """``cls(sessions, read_sessions=...)``: writes in transactions, reads in autocommit."""
+        from .repository import AsyncRepository
+
+        if issubclass(cls, AsyncRepository):
+            return cls(self.async_sessions, read_sessions=self.async_read_sessions)
+        return cls(self.sessions, read_sessions=self.read_sessions)  # type: ignore[call-arg]
 
     def migrate(self, revision: str = "head") -> str | None:
         """Upgrade to ``revision``; returns the revision the database is at afterwards."""
@@ -155,10 +185,12 @@ class ServiceDatabase:
                          migrator_user=self.spec.migrator_user, rotate=rotate)
 
     def dispose(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.dispose()
-        if "async_engine" in self.__dict__:
-            self.async_engine.sync_engine.dispose()
+        for name in ("engine", "read_engine"):
+            if name in self.__dict__:
+                self.__dict__[name].dispose()
+        for name in ("async_engine", "async_read_engine"):
+            if name in self.__dict__:
+                self.__dict__[name].sync_engine.dispose()
 
 
 def _describe(exc: BaseException, settings: DatabaseSettings | None) -> str:

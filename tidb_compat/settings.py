@@ -125,6 +125,7 @@ class DatabaseSettings:
     pool_timeout: float | None = None
     pool_recycle: int | None = None
     pool_pre_ping: bool | None = None
+    pool_ping_after: float | None = None
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
     echo: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -212,7 +213,7 @@ class DatabaseSettings:
     def __repr__(self) -> str:
         shown = [f"url={self.redacted()!r}"]
         for name in ("backend", "ssl_mode", "ssl_ca", "pool_size", "max_overflow", "pool_timeout",
-                     "pool_recycle", "pool_pre_ping"):
+                     "pool_recycle", "pool_pre_ping", "pool_ping_after"):
             value = getattr(self, name)
             if value is not None:
                 shown.append(f"{name}={value!r}")
@@ -290,7 +291,8 @@ class DatabaseSettings:
         where the name is ``{PREFIX}_DB_NAME``, ``default_database`` or the prefix in lower
         case.  ``_DB_SSL_MODE``, ``_DB_SSL_CA``, ``_DB_BACKEND``, the pool options
         (``_DB_POOL_SIZE``, ``_DB_MAX_OVERFLOW``, ``_DB_POOL_TIMEOUT``, ``_DB_POOL_RECYCLE``,
-        ``_DB_POOL_PRE_PING``), ``_DB_CONNECT_TIMEOUT`` and ``_DB_ECHO`` apply in every case.
+        ``_DB_POOL_PRE_PING``, ``_DB_POOL_PING_AFTER``), ``_DB_CONNECT_TIMEOUT`` and ``_DB_ECHO`` apply in
+        every case.
         """
         env = os.environ if environ is None else environ
         p = prefix.strip().upper().rstrip("_")
@@ -340,6 +342,7 @@ class DatabaseSettings:
             ("pool_timeout", _parse_float),
             ("pool_recycle", lambda v, s: _parse_int(v, s, minimum=-1)),
             ("pool_pre_ping", parse_bool),
+            ("pool_ping_after", _parse_float),
             ("connect_timeout", lambda v, s: _parse_int(v, s, minimum=1)),
             ("echo", parse_bool),
         ):

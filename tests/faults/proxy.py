@@ -66,6 +66,9 @@ class Message:
     start: int
     end: int
     statement: str | None
+    command: bool = False
+    """True for a message that asks the server for a reply: one round trip (a MySQL command
+    packet, COM_PING included; a PostgreSQL simple query or extended-protocol Sync)."""
 
 
 class _Parser:
@@ -88,8 +91,8 @@ class _Parser:
             self._buffer.clear()
         return messages
 
-    def _take(self, size: int, statement: str | None) -> Message:
-        message = Message(self._offset, self._offset + size, statement)
+    def _take(self, size: int, statement: str | None, command: bool = False) -> Message:
+        message = Message(self._offset, self._offset + size, statement, command)
         del self._buffer[:size]
         self._offset += size
         return message
@@ -114,7 +117,8 @@ class MySQLClientParser(_Parser):
         statement = None
         if sequence == 0 and length > 0 and self._buffer[4] == 0x03:  # COM_QUERY
             statement = bytes(self._buffer[5 : 4 + length]).decode("utf-8", "replace")
-        return self._take(4 + length, statement)
+        # Sequence 0 starts a command (the handshake response is sequence 1).
+        return self._take(4 + length, statement, command=sequence == 0)
 
 
 class PostgreSQLClientParser(_Parser):
@@ -156,7 +160,7 @@ class PostgreSQLClientParser(_Parser):
             parts = body.split(b"\x00", 2)
             if len(parts) >= 2:
                 statement = parts[1].decode("utf-8", "replace")
-        return self._take(1 + length, statement)
+        return self._take(1 + length, statement, command=kind in (ord("Q"), ord("S")))
 
 
 def _parser(protocol: Protocol) -> _Parser:
@@ -249,6 +253,8 @@ class _Link:
             start = offset
             offset += len(data)
             for message in self.parser.feed(data):
+                if message.command:
+                    self.proxy._count_round_trip()
                 if message.statement is None:
                     continue
                 self.proxy._record(message.statement)
@@ -325,6 +331,8 @@ class FaultProxy:
         """True once ``max_lifetime`` ended the proxy."""
         self.statements: deque[str] = deque(maxlen=500)
         """The most recent statements seen from clients."""
+        self.round_trips = 0
+        """Client requests that wait for a server reply (see ``Message.command``)."""
         self._lock = threading.Lock()
         self._rules: list[_Cut] = []
         self._links: set[_Link] = set()
@@ -357,6 +365,16 @@ class FaultProxy:
     def cut_all(self) -> int:
         """Cut every open connection now; how many were cut."""
         return self._call(self._cut_all)
+
+    def _count_round_trip(self) -> None:
+        with self._lock:
+            self.round_trips += 1
+
+    def reset_counts(self) -> None:
+        """Forget the statements and round trips seen so far."""
+        with self._lock:
+            self.statements.clear()
+            self.round_trips = 0
 
     def seen(self, prefix: str) -> int:
         """How many recorded statements start with ``prefix``."""

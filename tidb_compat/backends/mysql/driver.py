@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...tls import TLSStatus
+from .._sockets import asyncio_pending, readable
 from ..base.driver import BaseDriver
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class DatabaseDriver(BaseDriver):
     async_drivers = frozenset({"aiomysql", "asyncmy"})
     pool_defaults: ClassVar[Mapping[str, Any]] = {
         "pool_pre_ping": True,
+        "pool_ping_after": 1.0,
         "pool_size": 5,
         "max_overflow": 10,
         "pool_timeout": 30,
@@ -67,3 +69,14 @@ class DatabaseDriver(BaseDriver):
             return TLSStatus(None, None, False, False)
         cipher = ssl_object.cipher()
         return TLSStatus(ssl_object.version(), cipher[0] if cipher else None, tls.verify_chain, tls.verify_hostname)
+
+    def has_pending_input(self, dbapi_connection: Any) -> bool | None:
+        driver_connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if hasattr(driver_connection, "_reader") and hasattr(driver_connection, "_writer"):  # aiomysql
+            return asyncio_pending(driver_connection._reader, driver_connection._writer)
+        sock = getattr(driver_connection, "_sock", None)  # PyMySQL
+        if sock is None:
+            return True  # closed
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        return readable(sock)

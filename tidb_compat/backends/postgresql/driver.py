@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from ...tls import TLSStatus
+from .._sockets import readable
 from ..base.driver import BaseDriver
 
 if TYPE_CHECKING:
@@ -49,3 +50,14 @@ class DatabaseDriver(BaseDriver):
         if row is None or not row[0]:
             return TLSStatus(None, None, False, False)
         return TLSStatus(row[1], row[2], tls.verify_chain, tls.verify_hostname)
+
+    def has_pending_input(self, dbapi_connection: Any) -> bool | None:
+        driver_connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        pgconn = getattr(driver_connection, "pgconn", None)
+        if pgconn is None:
+            return None
+        try:
+            fd = pgconn.socket
+        except Exception:  # closed or broken
+            return True
+        return readable(fd)

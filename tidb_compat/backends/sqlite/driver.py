@@ -23,3 +23,6 @@ class DatabaseDriver(BaseDriver):
 
     def connect_args(self, settings: DatabaseSettings, *, is_async: bool) -> dict[str, Any]:
         return {"timeout": BUSY_TIMEOUT_SECONDS}
+
+    def has_pending_input(self, dbapi_connection: Any) -> bool | None:
+        return False  # an embedded database: nothing can arrive on its own

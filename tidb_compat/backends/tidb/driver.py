@@ -12,6 +12,7 @@ class DatabaseDriver(MySQLDriver):
     pool_defaults: ClassVar[Mapping[str, Any]] = {
         # Serverless closes idle connections: ping before use, recycle after 5 minutes.
         "pool_pre_ping": True,
+        "pool_ping_after": 1.0,
         "pool_recycle": 300,
         # Small pools: Serverless bills and limits connections.
         "pool_size": 5,

@@ -69,7 +69,7 @@ class ChunkRepository(Repository[Chunk]):
             tuple[float, Chunk]]:
         """The chunks of a collection closest to ``embedding`` (cosine), computed here so it
         is the same on every backend; TiDB's ``VECTOR`` type can take this over later."""
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             statement = (
                 sa.select(Chunk).join(Document).where(Document.collection_id == collection_id,
                                                       Chunk.embedding.is_not(None))

@@ -19,9 +19,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def smoke(database: ServiceDatabase) -> dict[str, Any]:
     """Create a collection and a document with chunks; query by metadata, tag and similarity;
     update; delete the collection (cascades remove the rest)."""
-    sessions = database.sessions
-    collections, documents, chunks = (CollectionRepository(sessions), DocumentRepository(sessions),
-                                      ChunkRepository(sessions))
+    collections, documents, chunks = (database.repository(CollectionRepository),
+                                      database.repository(DocumentRepository), database.repository(ChunkRepository))
     collection = collections.create(owner_user_id=uuid.uuid4(), name="Smoke", tags=["smoke"])
     try:
         document = documents.add_with_chunks(

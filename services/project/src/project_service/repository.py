@@ -56,13 +56,13 @@ class DesignRepository(Repository[Design]):
         return self.transaction(work)
 
     def versions(self, design_id: uuid.UUID) -> list[DesignVersion]:
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             statement = sa.select(DesignVersion).where(DesignVersion.design_id == design_id)
             return list(session.scalars(statement.order_by(DesignVersion.version)))
 
     def documents_with(self, design_id: uuid.UUID, fragment: dict[str, Any]) -> list[int]:
         """Version numbers whose document contains ``fragment`` (PostgreSQL ``@>`` semantics)."""
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             statement = sa.select(DesignVersion.version).where(
                 DesignVersion.design_id == design_id, DesignVersion.document.contains(fragment)
             )

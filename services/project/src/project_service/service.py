@@ -19,9 +19,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def smoke(database: ServiceDatabase) -> dict[str, Any]:
     """Create a project with a member, a design with two versions and a comment; query them;
     update; delete the project (cascades remove the rest)."""
-    sessions = database.sessions
-    projects, designs = ProjectRepository(sessions), DesignRepository(sessions)
-    members, comments = MemberRepository(sessions), CommentRepository(sessions)
+    projects, designs = database.repository(ProjectRepository), database.repository(DesignRepository)
+    members, comments = database.repository(MemberRepository), database.repository(CommentRepository)
     owner = uuid.uuid4()
     project = projects.create(owner_user_id=owner, name="Smoke", tags=["smoke", "ci"], settings={"grid": 8})
     try:

@@ -18,9 +18,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def smoke(database: ServiceDatabase) -> dict[str, Any]:
     """Create an organisation, a user, a membership and an API key; read them back through
     the domain queries; update; delete (cascades remove the rest)."""
-    sessions = database.sessions
-    users, orgs = UserRepository(sessions), OrganisationRepository(sessions)
-    members, keys = MembershipRepository(sessions), ApiKeyRepository(sessions)
+    users, orgs = database.repository(UserRepository), database.repository(OrganisationRepository)
+    members, keys = database.repository(MembershipRepository), database.repository(ApiKeyRepository)
     org = orgs.create(slug=f"smoke-{_token()}", name="Smoke Test Org")
     user = users.create(email=f"Smoke.{_token()}@Example.COM", display_name="Smoke", preferences={"theme": "dark"})
     try:
