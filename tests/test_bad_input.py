@@ -41,6 +41,7 @@ from tidb_compat import (
     UTCDateTime,
 )
 from tidb_compat.backends import load_backend
+from tidb_compat.provisioning import provision
 from tidb_compat.types.json import MAX_JSON_BYTES
 
 SECRET = "Bad1nput-Pa55word!"
@@ -216,6 +217,27 @@ BAD_SETTINGS = [
                "SVC_DB_BACKEND", r"unknown backend 'oracle'", BackendNotFoundError),
     BadSetting("env-bad-url", lambda _: DatabaseSettings.from_env("SVC", {"SVC_DATABASE_URL": f"mysql://a:{SECRET}@h:x/d"}),
                "SVC_DATABASE_URL", r"not a valid database URL"),
+    # Provisioning identifiers are refused before any SQL: the admin URL's port is closed, so
+    # a ConfigurationError (not a connection error) proves nothing was sent.
+    *(
+        BadSetting(f"provision-{case}-{scheme.split('+')[0]}",
+                   lambda _, scheme=scheme, names=names: provision(
+                       f"{scheme}://admin:{SECRET}@127.0.0.1:1/{admin_db}", **names),
+                   setting, message)
+        for scheme, admin_db in (("mysql+pymysql", ""), ("postgresql+psycopg", "postgres"))
+        for case, names, setting, message in (
+            ("semicolon", {"database": "app;drop", "app_user": "a_app", "migrator_user": "a_mig"},
+             "database", r"not a valid identifier"),
+            ("backtick", {"database": "app_db", "app_user": "a`app", "migrator_user": "a_mig"},
+             "app_user", r"not a valid identifier"),
+            ("quote", {"database": "app_db", "app_user": "a_app", "migrator_user": "a'mig"},
+             "migrator_user", r"not a valid identifier"),
+            ("too-long", {"database": "d" * 70, "app_user": "a_app", "migrator_user": "a_mig"},
+             "database", r"is 70 characters; the limit is 6[34]"),
+            ("weak-password", {"database": "app_db", "app_user": "a_app", "migrator_user": "a_mig",
+                               "app_password": "short"}, "app_password", r"does not meet .* policy"),
+        )
+    ),
 ]
 
 
