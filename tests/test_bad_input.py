@@ -221,7 +221,7 @@ BAD_SETTINGS = [
     # a ConfigurationError (not a connection error) proves nothing was sent.
     *(
         BadSetting(f"provision-{case}-{scheme.split('+')[0]}",
-                   lambda _, scheme=scheme, names=names: provision(
+                   lambda _, scheme=scheme, admin_db=admin_db, names=names: provision(
                        f"{scheme}://admin:{SECRET}@127.0.0.1:1/{admin_db}", **names),
                    setting, message)
         for scheme, admin_db in (("mysql+pymysql", ""), ("postgresql+psycopg", "postgres"))
