@@ -46,10 +46,15 @@ def postgresql(session: nox.Session) -> None:
 
 @nox.session
 def tidb(session: nox.Session) -> None:
-    """The suite on a real TiDB: TIDB_COMPAT_TEST_TIDB_URL (ssl_mode/ssl_ca in its query)."""
+    """The whole suite (library, services, platform) on a real TiDB: TIDB_COMPAT_TEST_TIDB_URL
+    (an account that may create databases; ssl_mode/ssl_ca in its query if needed)."""
     if not os.environ.get("TIDB_COMPAT_TEST_TIDB_URL"):
         session.error("set TIDB_COMPAT_TEST_TIDB_URL to a TiDB URL, e.g. TiDB Cloud Serverless")
-    _pytest(session, "tidb")
+    session.install(*TEST_DEPS, *SERVICE_DEPS, "-e", "services/platform")
+    env = {"TIDB_COMPAT_TEST_BACKEND": "tidb"}
+    session.run("pytest", "--backend", "tidb", *session.posargs, env=env)
+    for path in (*(f"services/{name}/tests" for name in SERVICES), "services/platform/tests"):
+        session.run("pytest", path, "--backend", "tidb", env=env)
 
 
 def _service_tests(session: nox.Session, path: str) -> None:

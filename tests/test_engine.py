@@ -156,3 +156,21 @@ def test_custom_pool_class_ignores_pool_sizing_settings() -> None:
     engine = tidb_compat.create_engine(settings, poolclass=sa.pool.NullPool)
     assert isinstance(engine.pool, sa.pool.NullPool)
     engine.dispose()
+
+
+def test_tidb_refuses_a_connection_that_does_not_enforce_foreign_keys(engine: Engine, backend_name: str) -> None:
+    """On a real TiDB (the tidb session): a session with foreign_key_checks switched off is
+    refused by the backend's connection check."""
+    if backend_name != "tidb":
+        pytest.skip("needs a real TiDB (nox -s tidb)")
+    backend = tidb_compat.get_backend(engine)
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET SESSION foreign_key_checks = 0")
+        cursor.close()
+        try:
+            with pytest.raises(tidb_compat.ForeignKeysNotEnforcedError, match="foreign_key_checks"):
+                backend.ops.check_connection(dbapi_connection)
+        finally:
+            connection.invalidate()

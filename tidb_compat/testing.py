@@ -12,7 +12,7 @@ tidb       ``TIDB_COMPAT_TEST_TIDB_URL`` (required; TLS options in its query)
 ========== ==========================================================================
 
 The database is named by the ``test_database_name`` fixture (override it in a conftest to
-give each project its own) and created on MariaDB/PostgreSQL when missing.  A server that
+give each project its own) and created on TiDB/MariaDB/PostgreSQL when missing.  A server that
 does not answer skips the tests that need it, except under ``CI=true``, where it fails them.
 
 Fixtures: ``backend_name``, ``test_database_name``, ``database_url``, ``engine``; for services
@@ -136,8 +136,7 @@ def database_url(backend_name: str, test_database_name: str, tmp_path_factory: p
         return f"sqlite:///{path}"
     url = server_url(backend_name, test_database_name)
     try:
-        if backend_name != "tidb":
-            ensure_database(url)
+        ensure_database(url)
         probe = create_engine(url, poolclass=sa.pool.NullPool)
         try:
             with probe.connect() as connection:
