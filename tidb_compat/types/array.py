@@ -245,7 +245,8 @@ class PortableArray(PortableTypeMixin, types.TypeDecorator[list[Any]]):
 
 # -- multi-valued index ----------------------------------------------------------------------
 
-_MYSQL_ARRAY_CAST = {"int": "SIGNED", "bigint": "SIGNED", "float": "DOUBLE", "uuid": "CHAR(36)"}
+# TiDB indexes CHAR(n), SIGNED, REAL, ... elements but not DOUBLE; REAL is DOUBLE on MySQL.
+_MYSQL_ARRAY_CAST = {"int": "SIGNED", "bigint": "SIGNED", "float": "REAL", "uuid": "CHAR(36)"}
 
 
 class _MultiValuedKey(ColumnElement[Any]):
