@@ -133,3 +133,12 @@ def test_mysql_family_error_classification(vendor: str, code: int, retryable: bo
 
     error = sa.exc.OperationalError("stmt", {}, pymysql.err.OperationalError(code, "message"))
     assert load_backend(vendor).errors.is_retryable(error) is retryable
+
+
+def test_tidb_sessions_create_clustered_primary_keys() -> None:
+    statements = load_backend("tidb", (8, 5, 0)).ops.setup_statements()
+    assert len(statements) == 1  # one round trip
+    assert "tidb_enable_clustered_index = 'ON'" in statements[0]
+    assert STRICT_SQL_MODE in statements[0]
+    assert "tidb_enable_clustered_index" not in load_backend("tidb", (4, 0, 0)).ops.setup_statements()[0]
+    assert "tidb_enable_clustered_index" not in load_backend("mariadb").ops.setup_statements()[0]

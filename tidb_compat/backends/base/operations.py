@@ -36,14 +36,20 @@ class BaseOperations:
         Called on every new connection, after SQLAlchemy initialised the dialect, so what is set
         here wins over what the dialect derived from the server."""
 
+    def setup_statements(self) -> Sequence[str]:
+        """The statements for a new connection (default: :attr:`session_setup_statements`;
+        version-gated backends extend them)."""
+        return self.session_setup_statements
+
     def setup_connection(self, dbapi_connection: Any) -> None:
         """Prepare a new DBAPI connection (sync or SQLAlchemy's async adaptation)."""
-        if not self.session_setup_statements:
+        statements = self.setup_statements()
+        if not statements:
             self.check_connection(dbapi_connection)
             return
         cursor = dbapi_connection.cursor()
         try:
-            for statement in self.session_setup_statements:
+            for statement in statements:
                 cursor.execute(statement)
         finally:
             cursor.close()
