@@ -7,6 +7,7 @@ from typing import Any
 
 from ...errors import ForeignKeysNotEnforcedError
 from ..mysql.operations import DatabaseOperations as MySQLOperations
+from .features import DatabaseFeatures
 
 FOREIGN_KEY_QUERY = "SELECT @@global.tidb_enable_foreign_key, @@session.foreign_key_checks"
 
@@ -24,7 +25,8 @@ class DatabaseOperations(MySQLOperations):
         inserts over regions, where a nonclustered key would add a monotonically increasing
         hidden row id, a write hot spot."""
         statements = list(super().setup_statements())
-        if self.backend.features.supports_clustered_index:
+        features = self.backend.features
+        if isinstance(features, DatabaseFeatures) and features.supports_clustered_index:
             statements[0] += ", SESSION tidb_enable_clustered_index = 'ON'"
         return statements
 
