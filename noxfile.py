@@ -2,6 +2,8 @@
 
 ``nox`` runs the default sessions (lint, sqlite, mariadb, postgresql): what CI runs.
 ``nox -s tidb`` runs the whole suite against the TiDB given by ``TIDB_COMPAT_TEST_TIDB_URL``.
+``nox -s bench`` runs the benchmarks and rewrites BENCHMARKS.md and bench/results.json (not a
+default session: it takes several minutes and its figures are for reading, not asserting).
 Virtualenvs are made with uv (seconds with its cache) and reused between runs.
 """
 
@@ -102,3 +104,12 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "--strict", "-p", "user_service", "-p", "project_service", "-p", "knowledge_service",
                 "-p", "design_synapse")
     session.run("tidb-compat", "audit", "services")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks on MariaDB, PostgreSQL and SQLite, loopback and through the latency proxy
+    (1 and 5 ms RTT); writes BENCHMARKS.md and bench/results.json.  Arguments go to
+    ``python -m bench`` (``nox -s bench -- --no-latency``, ``-- --quick``, ``-- --help``)."""
+    session.install("-e", ".[bench]", "-e", "services/knowledge")
+    session.run("python", "-m", "bench", "--latency", *session.posargs)
