@@ -99,8 +99,9 @@ def lint(session: nox.Session) -> None:
     """ruff and mypy --strict on tidb_compat and the services; the audit finds no
     PostgreSQL-specific code in the services."""
     session.install(*TEST_DEPS, *SERVICE_DEPS, "-e", "services/platform")
-    session.run("ruff", "check", "tidb_compat", "tests", "services", "noxfile.py")
+    session.run("ruff", "check", "tidb_compat", "tests", "services", "bench", "noxfile.py")
     session.run("mypy", "--strict", "tidb_compat", "tests/types/typed_models.py")
+    session.run("mypy", "--strict", "bench")
     session.run("mypy", "--strict", "-p", "user_service", "-p", "project_service", "-p", "knowledge_service",
                 "-p", "design_synapse")
     session.run("tidb-compat", "audit", "services")

@@ -10,8 +10,10 @@ Keyset pagination orders by ``order_by`` columns (the primary key by default) an
 and an index range scan on every backend (no ``OFFSET``).
 
 Bulk inserts batch: objects whose key exists when they are built
-(:func:`tidb_compat.orm.client_generated_keys`) are flushed in chunks of
-:data:`BULK_CHUNK` as one multi-row INSERT per chunk, even without ``RETURNING`` (TiDB, MySQL).
+(:func:`tidb_compat.orm.client_generated_keys`) are inserted in chunks of :data:`BULK_CHUNK`
+as one multi-row INSERT per chunk, even without ``RETURNING`` (TiDB, MySQL).  Objects that carry
+no related objects go in as ORM bulk INSERTs of their column values (no unit-of-work
+bookkeeping per object; they stay transient); the others are flushed through the Session.
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ class _Base(Generic[M]):
             raise TypeError(f"{type(self).__name__} needs a model (class attribute or argument)")
         mapper = sa.inspect(self.model)
         self._pk = list(mapper.primary_key)
+
+    def _bulk_rows(self, objects: list[M]) -> list[dict[str, Any]] | None:
+        """Column values of ``objects`` for an ORM bulk INSERT, or ``None`` when one of them
+        carries related objects (then the Session's flush must handle it)."""
+        mapper = sa.inspect(self.model)
+        columns = [attr.key for attr in mapper.column_attrs]
+        relationships = [rel.key for rel in mapper.relationships]
+        rows: list[dict[str, Any]] = []
+        for obj in objects:
+            values = sa.inspect(obj).dict
+            if any(values.get(key) for key in relationships):
+                return None
+            rows.append({key: values[key] for key in columns if key in values})
+        return rows
 
     def _order_columns(self, order_by: Sequence[str] | None) -> list[Any]:
         names = list(order_by if order_by is not None else self.order_by)
@@ -113,13 +129,18 @@ class Repository(_Base[M]):
         return self.add(self.model(**values))
 
     def bulk_create(self, objects: Iterable[M]) -> int:
-        """Insert many objects, :data:`BULK_CHUNK` per INSERT batch; returns the count."""
+        """Insert many objects, :data:`BULK_CHUNK` per INSERT batch, in one transaction;
+        returns the count (see the module docs)."""
         batch = list(objects)
+        rows = self._bulk_rows(batch)
 
         def work(session: Session) -> int:
             for start in range(0, len(batch), BULK_CHUNK):
-                session.add_all(batch[start : start + BULK_CHUNK])
-                session.flush()
+                if rows is not None:
+                    session.execute(sa.insert(self.model), rows[start : start + BULK_CHUNK])
+                else:
+                    session.add_all(batch[start : start + BULK_CHUNK])
+                    session.flush()
             return len(batch)
 
         return self.transaction(work)
@@ -195,11 +216,15 @@ class AsyncRepository(_Base[M]):
 
     async def bulk_create(self, objects: Iterable[M]) -> int:
         batch = list(objects)
+        rows = self._bulk_rows(batch)
 
         async def work(session: AsyncSession) -> int:
             for start in range(0, len(batch), BULK_CHUNK):
-                session.add_all(batch[start : start + BULK_CHUNK])
-                await session.flush()
+                if rows is not None:
+                    await session.execute(sa.insert(self.model), rows[start : start + BULK_CHUNK])
+                else:
+                    session.add_all(batch[start : start + BULK_CHUNK])
+                    await session.flush()
             return len(batch)
 
         return await self.transaction(work)

@@ -73,10 +73,13 @@ class UTCDateTime(PortableTypeMixin, types.TypeDecorator[dt.datetime]):
                 f"naive datetime {value.isoformat()} has no time zone; "
                 "pass an aware value such as datetime.now(timezone.utc)"
             )
-        try:
-            instant = value.astimezone(UTC)
-        except OverflowError:
-            self.refuse(f"{value.isoformat()} is outside years {MIN_YEAR}-{MAX_YEAR} in UTC")
+        if value.tzinfo is UTC:
+            instant = value
+        else:
+            try:
+                instant = value.astimezone(UTC)
+            except OverflowError:
+                self.refuse(f"{value.isoformat()} is outside years {MIN_YEAR}-{MAX_YEAR} in UTC")
         if not MIN_YEAR <= instant.year <= MAX_YEAR:
             self.refuse(f"{value.isoformat()} is outside years {MIN_YEAR}-{MAX_YEAR} in UTC")
         return instant
@@ -94,6 +97,34 @@ class UTCDateTime(PortableTypeMixin, types.TypeDecorator[dt.datetime]):
     def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
         # The storage type's literal processor renders what this returns (offline SQL).
         return self.process_bind_param(value, dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """One small function per backend (the drivers return what the storage holds)."""
+        if dialect.name == "mysql":  # naive DATETIME(6) holding UTC
+
+            def from_mysql(value: Any) -> dt.datetime | None:
+                if isinstance(value, dt.datetime):
+                    return value.replace(tzinfo=UTC)
+                return self.process_result_value(value, dialect)
+
+            return from_mysql
+        if dialect.name == "postgresql":  # aware, in the session time zone (UTC)
+
+            def from_postgresql(value: Any) -> dt.datetime | None:
+                if isinstance(value, dt.datetime) and value.tzinfo is UTC:
+                    return value
+                return self.process_result_value(value, dialect)
+
+            return from_postgresql
+        if dialect.name == "sqlite":  # the fixed-width text
+
+            def from_sqlite(value: Any) -> dt.datetime | None:
+                if isinstance(value, str):
+                    return dt.datetime.fromisoformat(value).replace(tzinfo=UTC)
+                return self.process_result_value(value, dialect)
+
+            return from_sqlite
+        return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:

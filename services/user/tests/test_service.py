@@ -176,6 +176,14 @@ def test_bulk_insert_batches_without_returning(service_db: ServiceDatabase, back
             statements = work(session)
         assert statements <= -(-n // 1000) + 2, statements
         assert users.count() == n
+        # The repository's bulk_create (ORM bulk INSERT of column values) batches the same way.
+        with engine.connect() as probe:
+            before = int(probe.execute(sa.text("SHOW GLOBAL STATUS LIKE 'Com_insert'")).one()[1])
+        assert users.bulk_create([User(email=f"b{i}@example.com", display_name="B") for i in range(n)]) == n
+        with engine.connect() as probe:
+            after = int(probe.execute(sa.text("SHOW GLOBAL STATUS LIKE 'Com_insert'")).one()[1])
+        assert after - before <= -(-n // 1000) + 2, after - before
+        assert users.count() == 2 * n
     finally:
         (dialect.insert_returning, dialect.insert_executemany_returning,
          dialect.insert_executemany_returning_sort_by_parameter_order) = saved
