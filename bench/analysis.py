@@ -123,20 +123,17 @@ def _why_bulk(results: dict[str, Any]) -> list[str]:
              f"for {count:,} rows against PyMySQL's {statements.get(RAW, '-')}; the naive ORM sends "
              f"{statements.get(NAIVE, '-')} for its rows), and the 5 ms goal against the naive ORM is met many "
              "times over. What remains is CPU, not the network: the ratio to raw stays "
-             f"{_f(min(vs_raw))} to {_f(max(vs_raw))} at every latency. Each row becomes an ORM object (instrumented "
-             "attributes, the client-generated key in the `init` event, unit-of-work bookkeeping at flush), and each "
-             "row's PortableJSON document and 8-float PortableArray are validated item by item before encoding, "
-             "where the raw baseline only calls `json.dumps`. The same rows sent as dictionaries through the ORM's "
-             f"bulk INSERT (`session.execute(insert(Chunk), rows)`, same engine, same types) take "
+             f"{_f(min(vs_raw))} to {_f(max(vs_raw))} at every latency. `bulk_create` already sends the objects' "
+             "column values as ORM bulk INSERTs (no unit-of-work flush), but each row is still built as an ORM "
+             "object first (instrumented attributes, the client-generated key in the `init` event), its values "
+             "are read back out of it, and its PortableJSON document and 8-float PortableArray are validated item "
+             "by item before encoding, where the raw baseline only calls `json.dumps`. The same rows given as "
+             f"dictionaries (`session.execute(insert(Chunk), rows)`, same engine, same types) take "
              f"{_f(min(orm_bulk))} to {_f(max(orm_bulk))} raw.", "",
-             "*What would close it* (in `tidb_compat/repository.py`, which this harness may not edit): give "
-             "`Repository.bulk_create` the dictionary path: build `{column key: value}` for each object's loaded "
-             "column attributes, run `session.execute(sa.insert(self.model), chunk)` per `BULK_CHUNK` inside "
-             "`run_transaction`, then `sqlalchemy.orm.make_transient_to_detached(obj)` for each object so callers "
-             "get the detached objects they get today (or add `bulk_insert(rows: Iterable[Mapping])` next to it). "
-             "That removes the unit-of-work share; the validation share is the price of refusing the same values on "
-             "every backend, and shrinks with the orjson codec and a per-kind item validator in PortableArray "
-             "(one specialised loop per item type instead of the if-chain in `_item`).", ""]
+             "*What would close it*: a `bulk_insert(rows: Iterable[Mapping])` next to `bulk_create` for callers "
+             "that have dictionaries (no ORM objects built at all: the dictionary row above), and a per-kind item "
+             "validator in PortableArray (one specialised loop per item type instead of the if-chain in `_item`). "
+             "The validation share that remains is the price of refusing the same values on every backend.", ""]
     return lines
 
 
@@ -176,14 +173,14 @@ def _why_types(results: dict[str, Any]) -> list[str]:
     dt_rows = [row for row in missed if row["kind"] == "datetime"]
     if dt_rows:
         lines.append(
-            "- *UTCDateTime*: each value read goes through `process_result_value` in Python (type checks, then "
-            "`replace(tzinfo=UTC)` or `astimezone(UTC)`; `datetime.fromisoformat` on SQLite), after SQLAlchemy's "
-            "processor of the storage type; `sa.DateTime` hands the driver's naive value through (SQLite: "
-            "SQLAlchemy's compiled string parser). Inserts convert each aware value to UTC and check its year. "
-            "*To close it* (`tidb_compat/types/datetime.py`): override `result_processor` to return one closure "
-            "per dialect that does only what that backend needs (MySQL family: `v.replace(tzinfo=UTC)`; "
-            "PostgreSQL: return `v` when `v.tzinfo` is already UTC; SQLite: `fromisoformat` + `replace`), and in "
-            "`process_bind_param` skip `astimezone` when `value.tzinfo is datetime.UTC`.")
+            "- *UTCDateTime*: reads already run one small function per backend (MySQL family: "
+            "`v.replace(tzinfo=UTC)`; PostgreSQL: `v` as it is when already UTC; SQLite: `fromisoformat` + "
+            "`replace`) and writes skip `astimezone` for values already in UTC, but each is still a Python call "
+            "per value where `sa.DateTime` hands the driver's naive value through (on SQLite SQLAlchemy parses "
+            "with a compiled regex, faster than `fromisoformat` of our fixed-width text); writes also check "
+            "awareness and the year range, the refusals the type exists for. *To close it*: a C-level converter "
+            "(the drivers' own timestamp parsing with a UTC tzinfo: psycopg's `timestamptz` loader already "
+            "returns UTC, so returning the driver's object unchanged there is the remaining PostgreSQL step).")
     lines.append("")
     return lines
 

@@ -143,6 +143,13 @@ def _install(engine: Engine, settings: DatabaseSettings, setup: EngineSetup) -> 
             raise
         record.info[_LAST_USED] = time.monotonic()
 
+    @event.listens_for(engine, "handle_error")
+    def _translate(context: sa.engine.ExceptionContext) -> BaseException | None:
+        backend = binding.backend
+        if backend is None:
+            return None
+        return backend.errors.translate(context.original_exception, context.statement, context.parameters)
+
     _install_pool_policies(engine, setup)
     return binding
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sqlalchemy import exc as sa_exc
 
@@ -83,3 +83,8 @@ class BaseErrorClassifier:
         else:
             message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         return message
+
+    def translate(self, exc: BaseException, statement: str | None, parameters: Any) -> BaseException | None:
+        """A clearer exception to raise instead of ``exc`` (SQLAlchemy's ``handle_error``), or
+        ``None`` to keep it.  Default: keep it."""
+        return None

@@ -16,6 +16,7 @@ from .errors import DatabaseErrors
 from .features import DatabaseFeatures
 from .operations import DatabaseOperations
 from .provisioning import DatabaseProvisioning
+from .schema import length_limit  # noqa: F401 - importing it registers the SQLite DDL hook
 
 _PREFIX = re.compile(r"^\s*SQLite\s+", re.IGNORECASE)
 
