@@ -49,6 +49,22 @@ def available() -> str | None:
     return None
 
 
+def require_throwaway(backend_name: str) -> None:
+    """Skip unless throwaway servers can run in this session (the mariadb session, where they
+    are started); under ``CI=true`` an unavailable mariadbd fails instead of skipping."""
+    import pytest
+
+    from tidb_compat.testing import in_ci
+
+    if backend_name != "mariadb":
+        pytest.skip("throwaway mariadbd servers run in the mariadb session")
+    reason = available()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"throwaway mariadbd unavailable under CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
 @dataclass
 class ThrowawayMariaDB:
     """One ``mariadbd`` on 127.0.0.1; ``tls`` = (ca, cert, key) PEM paths or None."""

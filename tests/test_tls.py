@@ -23,10 +23,9 @@ import trustme
 import tidb_compat
 from tidb_compat import ConfigurationError, DatabaseSettings, InsecureTransportError
 from tidb_compat.backends import load_backend
-from tidb_compat.testing import in_ci
 from tidb_compat.tls import find_system_ca_bundle, resolve
 
-from .servers import APP_PASSWORD, ThrowawayMariaDB, available, readable_tempdir
+from .servers import APP_PASSWORD, ThrowawayMariaDB, readable_tempdir, require_throwaway
 
 CERT_HOST = "localhost"  # the only name in the server certificate; 127.0.0.1 is not in it
 
@@ -41,13 +40,7 @@ class TLSServers:
 
 @pytest.fixture(scope="session")
 def servers(backend_name: str) -> Iterator[TLSServers]:
-    if backend_name != "mariadb":
-        pytest.skip("TLS servers run in the mariadb session")
-    reason = available()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"throwaway mariadbd unavailable under CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
+    require_throwaway(backend_name)
     with readable_tempdir("tidb-compat-tls-") as root:
         ca = trustme.CA()
         server_cert = ca.issue_cert(CERT_HOST)

@@ -26,9 +26,8 @@ import tidb_compat
 from tidb_compat import DatabaseSettings
 from tidb_compat.errors import CommitOutcomeUnknown
 from tidb_compat.retry import run_transaction
-from tidb_compat.testing import in_ci
 
-from ..servers import APP_PASSWORD, ThrowawayMariaDB, available, readable_tempdir
+from ..servers import APP_PASSWORD, ThrowawayMariaDB, readable_tempdir, require_throwaway
 from .workload import RetryLog, counter_table, counters, create_counters, increment
 
 HANG_BOUND = 30.0
@@ -37,13 +36,7 @@ HANG_BOUND = 30.0
 
 @pytest.fixture(scope="module")
 def server(backend_name: str) -> Iterator[ThrowawayMariaDB]:
-    if backend_name != "mariadb":
-        pytest.skip("throwaway mariadbd servers run in the mariadb session")
-    reason = available()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"throwaway mariadbd unavailable under CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
+    require_throwaway(backend_name)
     with readable_tempdir("tidb-compat-restart-") as root:
         instance = ThrowawayMariaDB(root)
         try:
