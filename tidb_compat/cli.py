@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from .backends import get_backend
 from .backends.registry import registry
@@ -108,7 +109,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     settings: DatabaseSettings | None = None
     try:
         settings = _settings(args)
-        engine = create_engine(settings, poolclass=_null_pool())
+        engine = create_engine(settings, poolclass=NullPool)
         try:
             report = check(engine, samples=args.samples)
         finally:
@@ -124,12 +125,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         _print_report(report, sys.stdout)
     return EXIT_OK
-
-
-def _null_pool() -> Any:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

@@ -229,36 +229,33 @@ def _quick_check(value: Any, depth: int, small_floats: list[bool]) -> None:
     if isinstance(value, dict):
         if depth >= MAX_JSON_DEPTH:
             raise _Unsure
-        for key, item in value.items():
+        for key in value:
             if type(key) is not str or "\x00" in key:
                 raise _Unsure
-            item_kind = type(item)  # common scalars inline, the rest recursively
-            if item_kind is str:
-                if "\x00" not in item:
-                    continue
-            elif item_kind is int:
-                if INT64_MIN <= item <= INT64_MAX:
-                    continue
-            elif item is None or item_kind is bool:
-                continue
-            _quick_check(item, depth + 1, small_floats)
+        _quick_check_items(value.values(), depth, small_floats)
         return
     if isinstance(value, (list, tuple)):
         if depth >= MAX_JSON_DEPTH:
             raise _Unsure
-        for item in value:
-            item_kind = type(item)
-            if item_kind is str:
-                if "\x00" not in item:
-                    continue
-            elif item_kind is int:
-                if INT64_MIN <= item <= INT64_MAX:
-                    continue
-            elif item is None or item_kind is bool:
-                continue
-            _quick_check(item, depth + 1, small_floats)
+        _quick_check_items(value, depth, small_floats)
         return
     raise _Unsure
+
+
+def _quick_check_items(items: Any, depth: int, small_floats: list[bool]) -> None:
+    """:func:`_quick_check` for the members of a container: common scalars inline, the rest
+    recursively."""
+    for item in items:
+        item_kind = type(item)
+        if item_kind is str:
+            if "\x00" not in item:
+                continue
+        elif item_kind is int:
+            if INT64_MIN <= item <= INT64_MAX:
+                continue
+        elif item is None or item_kind is bool:
+            continue
+        _quick_check(item, depth + 1, small_floats)
 
 
 def _encode_slow(value: Any) -> str:
