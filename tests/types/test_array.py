@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from tidb_compat import PortableArray
 
-from .helpers import INT64, AsyncRunner, assert_same, async_runner, expect_refusal
+from .helpers import INT64, AsyncRunner, assert_same, expect_refusal
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
 
@@ -43,11 +43,6 @@ def table(engine: sa.Engine) -> Iterator[sa.Table]:
     md.create_all(engine)
     yield t
     md.drop_all(engine)
-
-
-@pytest.fixture(scope="module")
-def aio(database_url: str) -> Iterator[AsyncRunner]:
-    yield from async_runner(database_url)
 
 
 rows = st.fixed_dictionaries({name: st.lists(strategy, max_size=6) for name, (_, strategy) in COLUMNS.items()})

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tidb_compat import UTCDateTime, get_backend, utcnow
 
-from .helpers import AsyncRunner, async_runner, aware_datetimes, count_rows, expect_refusal
+from .helpers import AsyncRunner, aware_datetimes, count_rows, expect_refusal
 
 UTC = dt.UTC
 
@@ -31,11 +31,6 @@ def table(engine: sa.Engine) -> Iterator[sa.Table]:
     md.create_all(engine)
     yield t
     md.drop_all(engine)
-
-
-@pytest.fixture(scope="module")
-def aio(database_url: str) -> Iterator[AsyncRunner]:
-    yield from async_runner(database_url)
 
 
 @given(value=aware_datetimes)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from tidb_compat import PortableJSON
 from tidb_compat.types.json import MAX_JSON_BYTES, MAX_JSON_DEPTH
 
-from .helpers import AsyncRunner, assert_same, async_runner, expect_refusal, json_documents
+from .helpers import AsyncRunner, assert_same, expect_refusal, json_documents
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +33,6 @@ def table(engine: sa.Engine) -> Iterator[sa.Table]:
     md.create_all(engine)
     yield t
     md.drop_all(engine)
-
-
-@pytest.fixture(scope="module")
-def aio(database_url: str) -> Iterator[AsyncRunner]:
-    yield from async_runner(database_url)
 
 
 def _round_trip(engine: sa.Engine, table: sa.Table, value: Any) -> Any:
